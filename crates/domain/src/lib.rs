@@ -1,0 +1,14 @@
+//! Pure domain logic of zhengqi (政企通): valid-by-construction codes, money,
+//! reference data, enterprise records, size classes and roles.
+//!
+//! Nothing in this crate does IO: storage and HTTP live in `zhengqi-store`
+//! and `zhengqi-web`, which call into here.
+
+pub mod uscc;
+pub mod money;
+pub mod size;
+pub mod reference;
+pub mod enterprise;
+pub mod auth;
+pub mod table;
+pub mod import;

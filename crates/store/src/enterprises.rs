@@ -1,0 +1,316 @@
+//! The enterprise registry and its indicator history.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use zhengqi_domain::enterprise::{Enterprise, Indicator, IndicatorKind, NewIndicator, SizeBasis};
+use zhengqi_domain::size::SizeClass;
+use zhengqi_domain::uscc::Uscc;
+
+use crate::{Actor, Result, Store, StoreError, audit, parse_ts, ts};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum UpsertOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum IndicatorOutcome {
+    Added,
+    /// The same figure from the same source is already the latest one.
+    Unchanged,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct EnterpriseFilter {
+    /// Matches name or code, substring.
+    pub q: String,
+    pub area: String,
+    pub size_class: String,
+    /// Division or section prefix, e.g. "39" or "C".
+    pub industry: String,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EnterprisePage {
+    pub items: Vec<Enterprise>,
+    pub total: i64,
+}
+
+const COLS: &str = "uscc, name, legal_rep, founded, area, industry, size_class, size_basis, tags, certifications";
+
+fn from_row(r: &AnyRow) -> Result<Enterprise> {
+    let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
+    let uscc: String = r.try_get("uscc")?;
+    let founded: Option<String> = r.try_get("founded")?;
+    let size_class: Option<String> = r.try_get("size_class")?;
+    let size_basis: Option<String> = r.try_get("size_basis")?;
+    Ok(Enterprise {
+        uscc: Uscc::parse(&uscc).map_err(|_| corrupt("统一社会信用代码"))?,
+        name: r.try_get("name")?,
+        legal_rep: r.try_get("legal_rep")?,
+        founded: founded
+            .map(|f| f.parse().map_err(|_| corrupt("成立日期")))
+            .transpose()?,
+        area: r.try_get("area")?,
+        industry: r.try_get("industry")?,
+        size_class: size_class
+            .map(|s| s.parse::<SizeClass>().map_err(|_| corrupt("企业规模")))
+            .transpose()?,
+        size_basis: size_basis
+            .map(|s| serde_json::from_str::<SizeBasis>(&s).map_err(|_| corrupt("规模依据")))
+            .transpose()?,
+        tags: serde_json::from_str(&r.try_get::<String, _>("tags")?).map_err(|_| corrupt("标签"))?,
+        certifications: serde_json::from_str(&r.try_get::<String, _>("certifications")?)
+            .map_err(|_| corrupt("资质"))?,
+    })
+}
+
+fn to_json(e: &Enterprise) -> serde_json::Value {
+    serde_json::to_value(e).unwrap_or(serde_json::Value::Null)
+}
+
+async fn fetch_tx(tx: &mut Transaction<'static, Any>, uscc: &str) -> Result<Option<Enterprise>> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM enterprises WHERE uscc = $1"))
+        .bind(uscc)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+async fn upsert_tx(
+    tx: &mut Transaction<'static, Any>,
+    e: &Enterprise,
+    actor: &Actor,
+    now: &str,
+) -> Result<UpsertOutcome> {
+    let before = fetch_tx(tx, e.uscc.as_str()).await?;
+    if before.as_ref() == Some(e) {
+        return Ok(UpsertOutcome::Unchanged);
+    }
+    let tags = serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into());
+    let certs = serde_json::to_string(&e.certifications).unwrap_or_else(|_| "[]".into());
+    let basis = e
+        .size_basis
+        .as_ref()
+        .and_then(|b| serde_json::to_string(b).ok());
+    let q = if before.is_some() {
+        "UPDATE enterprises SET name = $2, legal_rep = $3, founded = $4, area = $5, industry = $6, \
+         size_class = $7, size_basis = $8, tags = $9, certifications = $10, updated_at = $11 WHERE uscc = $1"
+    } else {
+        "INSERT INTO enterprises (uscc, name, legal_rep, founded, area, industry, size_class, size_basis, \
+         tags, certifications, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
+    };
+    sqlx::query(q)
+        .bind(e.uscc.as_str())
+        .bind(&e.name)
+        .bind(&e.legal_rep)
+        .bind(e.founded.map(|d| d.to_string()))
+        .bind(&e.area)
+        .bind(&e.industry)
+        .bind(e.size_class.map(|c| c.label().to_owned()))
+        .bind(basis)
+        .bind(tags)
+        .bind(certs)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    let (action, outcome) = if before.is_some() {
+        ("enterprise.update", UpsertOutcome::Updated)
+    } else {
+        ("enterprise.create", UpsertOutcome::Created)
+    };
+    audit::record(
+        tx,
+        actor,
+        action,
+        "enterprise",
+        e.uscc.as_str(),
+        before.as_ref().map(to_json).as_ref(),
+        Some(&to_json(e)),
+    )
+    .await?;
+    Ok(outcome)
+}
+
+fn indicator_json(n: &NewIndicator) -> serde_json::Value {
+    serde_json::json!({"kind": n.kind.label(), "year": n.year, "value": n.value, "source": n.source})
+}
+
+impl Store {
+    pub async fn enterprise(&self, uscc: &Uscc) -> Result<Option<Enterprise>> {
+        let row = sqlx::query(&format!("SELECT {COLS} FROM enterprises WHERE uscc = $1"))
+            .bind(uscc.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Creates or replaces one record; an identical record is left alone
+    /// (and not audited), which makes re-imports idempotent.
+    pub async fn upsert_enterprise(&self, e: &Enterprise, actor: &Actor) -> Result<UpsertOutcome> {
+        let mut tx = self.begin().await?;
+        let out = upsert_tx(&mut tx, e, actor, &ts(Utc::now())).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Upserts many records in one transaction (all or nothing).
+    pub async fn upsert_enterprises(&self, es: &[Enterprise], actor: &Actor) -> Result<Vec<UpsertOutcome>> {
+        let mut tx = self.begin().await?;
+        let now = ts(Utc::now());
+        let mut out = Vec::with_capacity(es.len());
+        for e in es {
+            out.push(upsert_tx(&mut tx, e, actor, &now).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn enterprises(&self, f: &EnterpriseFilter) -> Result<EnterprisePage> {
+        let cond = "($1 = '' OR name LIKE $2 OR uscc LIKE $2) AND ($3 = '' OR area = $3) \
+                    AND ($4 = '' OR size_class = $4) AND ($5 = '' OR industry LIKE $6)";
+        let q = f.q.trim();
+        let like = format!("%{}%", q.replace(['%', '_'], ""));
+        // A section letter matches its divisions through the industries table
+        // kept in memory; here only division prefixes are stored.
+        let ind_like = format!("{}%", f.industry.trim());
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM enterprises WHERE {cond}"))
+            .bind(q)
+            .bind(&like)
+            .bind(f.area.trim())
+            .bind(f.size_class.trim())
+            .bind(f.industry.trim())
+            .bind(&ind_like)
+            .fetch_one(&self.pool)
+            .await?;
+        let limit = if f.limit <= 0 { 50 } else { f.limit.min(1_000_000) };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM enterprises WHERE {cond} ORDER BY uscc LIMIT $7 OFFSET $8"
+        ))
+        .bind(q)
+        .bind(&like)
+        .bind(f.area.trim())
+        .bind(f.size_class.trim())
+        .bind(f.industry.trim())
+        .bind(&ind_like)
+        .bind(limit)
+        .bind(f.offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        Ok(EnterprisePage { items, total })
+    }
+
+    pub async fn count_enterprises(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM enterprises")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Every figure ever received for the enterprise, oldest arrival first.
+    pub async fn indicators(&self, uscc: &Uscc) -> Result<Vec<Indicator>> {
+        let rows = sqlx::query(
+            "SELECT kind, year, value, source, arrived_at FROM indicators WHERE uscc = $1 ORDER BY id",
+        )
+        .bind(uscc.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(Indicator {
+                    kind: IndicatorKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("指标“{kind}”")))?,
+                    year: r.try_get::<i64, _>("year")? as i32,
+                    value: r.try_get("value")?,
+                    source: r.try_get("source")?,
+                    arrived_at: parse_ts(&r.try_get::<String, _>("arrived_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Appends figures in one transaction. A figure equal to the latest one
+    /// from the same source for the same enterprise, kind and year is not
+    /// stored again; a different one is added and becomes the latest, while
+    /// the older stays as history. Unknown enterprises are an error.
+    pub async fn add_indicators(
+        &self,
+        items: &[NewIndicator],
+        actor: &Actor,
+        arrived_at: DateTime<Utc>,
+    ) -> Result<Vec<IndicatorOutcome>> {
+        let mut tx = self.begin().await?;
+        let at = ts(arrived_at);
+        let mut latest: HashMap<(String, String, i64, String), i64> = HashMap::new();
+        let mut known: HashMap<String, bool> = HashMap::new();
+        let mut out = Vec::with_capacity(items.len());
+        for n in items {
+            let uscc = n.uscc.as_str().to_owned();
+            if !known.contains_key(&uscc) {
+                let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM enterprises WHERE uscc = $1")
+                    .bind(&uscc)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if exists > 0 {
+                    let rows = sqlx::query(
+                        "SELECT kind, year, source, value FROM indicators WHERE uscc = $1 ORDER BY id",
+                    )
+                    .bind(&uscc)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for r in rows {
+                        latest.insert(
+                            (uscc.clone(), r.try_get("kind")?, r.try_get("year")?, r.try_get("source")?),
+                            r.try_get("value")?,
+                        );
+                    }
+                }
+                known.insert(uscc.clone(), exists > 0);
+            }
+            if !known[&uscc] {
+                return Err(StoreError::Invalid(format!("企业 {uscc} 尚未登记，不能导入其指标")));
+            }
+            let key = (uscc.clone(), n.kind.key().to_owned(), n.year as i64, n.source.clone());
+            if latest.get(&key) == Some(&n.value) {
+                out.push(IndicatorOutcome::Unchanged);
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO indicators (uscc, kind, year, value, source, arrived_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&uscc)
+            .bind(n.kind.key())
+            .bind(n.year as i64)
+            .bind(n.value)
+            .bind(&n.source)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            let before = latest.insert(key, n.value);
+            audit::record(
+                &mut tx,
+                actor,
+                "indicator.add",
+                "enterprise",
+                &uscc,
+                before
+                    .map(|v| serde_json::json!({"kind": n.kind.label(), "year": n.year, "value": v, "source": n.source}))
+                    .as_ref(),
+                Some(&indicator_json(n)),
+            )
+            .await?;
+            out.push(IndicatorOutcome::Added);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
