@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::AssertSqlSafe;
 use sqlx::{Any, Row, Transaction};
 
 use crate::{Actor, Result, Store, parse_ts, ts};
@@ -86,7 +87,7 @@ impl Store {
         let cond = "($1 = '' OR target_type = $1) AND ($2 = '' OR target_id = $2) \
                     AND ($3 = '' OR actor_name = $3) AND ($4 = '' OR action = $4)";
         let arg = |o: &Option<String>| o.clone().unwrap_or_default();
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE {cond}"))
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM audit_log WHERE {cond}")))
             .bind(arg(&f.target_type))
             .bind(arg(&f.target_id))
             .bind(arg(&f.actor))
@@ -94,10 +95,10 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let limit = if f.limit <= 0 { 100 } else { f.limit.min(100_000) };
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT id, at, actor_id, actor_name, actor_role, action, target_type, target_id, before, after \
              FROM audit_log WHERE {cond} ORDER BY id DESC LIMIT $5 OFFSET $6"
-        ))
+        )))
         .bind(arg(&f.target_type))
         .bind(arg(&f.target_id))
         .bind(arg(&f.actor))

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use zhengqi_domain::enterprise::{Enterprise, Indicator, IndicatorKind, NewIndicator, SizeBasis};
@@ -78,7 +79,7 @@ fn to_json(e: &Enterprise) -> serde_json::Value {
 }
 
 async fn fetch_tx(tx: &mut Transaction<'static, Any>, uscc: &str) -> Result<Option<Enterprise>> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM enterprises WHERE uscc = $1"))
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLS} FROM enterprises WHERE uscc = $1")))
         .bind(uscc)
         .fetch_optional(&mut **tx)
         .await?;
@@ -146,7 +147,7 @@ fn indicator_json(n: &NewIndicator) -> serde_json::Value {
 
 impl Store {
     pub async fn enterprise(&self, uscc: &Uscc) -> Result<Option<Enterprise>> {
-        let row = sqlx::query(&format!("SELECT {COLS} FROM enterprises WHERE uscc = $1"))
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLS} FROM enterprises WHERE uscc = $1")))
             .bind(uscc.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -182,7 +183,7 @@ impl Store {
         // A section letter matches its divisions through the industries table
         // kept in memory; here only division prefixes are stored.
         let ind_like = format!("{}%", f.industry.trim());
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM enterprises WHERE {cond}"))
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM enterprises WHERE {cond}")))
             .bind(q)
             .bind(&like)
             .bind(f.area.trim())
@@ -192,9 +193,9 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let limit = if f.limit <= 0 { 50 } else { f.limit.min(1_000_000) };
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLS} FROM enterprises WHERE {cond} ORDER BY uscc LIMIT $7 OFFSET $8"
-        ))
+        )))
         .bind(q)
         .bind(&like)
         .bind(f.area.trim())
@@ -312,5 +313,37 @@ impl Store {
         }
         tx.commit().await?;
         Ok(out)
+    }
+}
+
+/// Counts for the supervisor's overview.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RegistryStats {
+    pub enterprises: i64,
+    pub indicators: i64,
+    pub by_area: Vec<(String, i64)>,
+    pub by_size: Vec<(String, i64)>,
+    pub by_source: Vec<(String, i64)>,
+    pub accounts_by_role: Vec<(String, i64)>,
+}
+
+impl Store {
+    pub async fn registry_stats(&self) -> Result<RegistryStats> {
+        let pairs = |sql: &'static str| async move {
+            let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get::<Option<String>, _>(0)?.unwrap_or_default(), r.try_get::<i64, _>(1)?)))
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok(RegistryStats {
+            enterprises: self.count_enterprises().await?,
+            indicators: sqlx::query_scalar("SELECT COUNT(*) FROM indicators")
+                .fetch_one(&self.pool)
+                .await?,
+            by_area: pairs("SELECT area, COUNT(*) FROM enterprises GROUP BY area ORDER BY 2 DESC").await?,
+            by_size: pairs("SELECT size_class, COUNT(*) FROM enterprises GROUP BY size_class ORDER BY 2 DESC").await?,
+            by_source: pairs("SELECT source, COUNT(*) FROM indicators GROUP BY source ORDER BY 2 DESC").await?,
+            accounts_by_role: pairs("SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY 1").await?,
+        })
     }
 }

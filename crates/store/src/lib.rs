@@ -21,7 +21,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditEntry, AuditFilter};
-pub use enterprises::{EnterpriseFilter, EnterprisePage, IndicatorOutcome, UpsertOutcome};
+pub use enterprises::{EnterpriseFilter, EnterprisePage, IndicatorOutcome, RegistryStats, UpsertOutcome};
 pub use users::{Account, AuthError, NewAccount, SessionKind};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -173,4 +173,9 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Fills `buf` from the OS RNG; false when the RNG is unavailable.
+pub fn random_bytes(buf: &mut [u8]) -> bool {
+    getrandom::fill(buf).is_ok()
 }

@@ -5,6 +5,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use chrono::{Duration, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use zhengqi_domain::auth::{Principal, Role, Username, check_new_password};
@@ -200,14 +201,14 @@ impl Store {
     }
 
     pub async fn accounts(&self) -> Result<Vec<Account>> {
-        let rows = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY id"))
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY id")))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(account).collect()
     }
 
     pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = $1"))
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = $1")))
             .bind(username.trim().to_ascii_lowercase())
             .fetch_optional(&self.pool)
             .await?;
@@ -272,9 +273,9 @@ impl Store {
 
     /// Checks a username and password. Failed attempts are audited.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Principal, AuthError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = $1"
-        ))
+        )))
         .bind(username.trim().to_ascii_lowercase())
         .fetch_optional(&self.pool)
         .await
@@ -358,7 +359,7 @@ impl Store {
         if token.len() != 64 {
             return Ok(None);
         }
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {}, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > $3 AND u.active = 1",
             ACCOUNT_COLS
@@ -366,7 +367,7 @@ impl Store {
                 .map(|c| format!("u.{c}"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))
+        )))
         .bind(token_hash(token))
         .bind(kind.key())
         .bind(ts(Utc::now()))
