@@ -40,7 +40,9 @@ impl Role {
 
     pub fn parse(s: &str) -> Option<Role> {
         let s = s.trim();
-        Self::ALL.into_iter().find(|r| r.key() == s || r.label() == s)
+        Self::ALL
+            .into_iter()
+            .find(|r| r.key() == s || r.label() == s)
     }
 }
 

@@ -110,13 +110,19 @@ impl IndicatorKind {
     pub fn parse_value(self, raw: &str) -> Result<i64, String> {
         let raw = raw.trim();
         if self.is_money() {
-            return Amount::parse(raw).map(Amount::fen).map_err(|e| e.to_string());
+            return Amount::parse(raw)
+                .map(Amount::fen)
+                .map_err(|e| e.to_string());
         }
         let (digits, unit) = match self {
             IndicatorKind::Employees => (raw.trim_end_matches('人').trim(), "人"),
             _ => (raw.trim_end_matches('亩').trim(), "亩"),
         };
-        let scale = if self == IndicatorKind::LandArea { 2 } else { 0 };
+        let scale = if self == IndicatorKind::LandArea {
+            2
+        } else {
+            0
+        };
         parse_decimal(digits, scale).ok_or_else(|| {
             format!(
                 "{}“{raw}”无法识别：应为不小于0的数字{}，单位为{unit}",
@@ -282,7 +288,10 @@ impl EnterpriseDraft {
                 None => {
                     errs.push(FieldError::new(
                         "founded",
-                        format!("成立日期“{}”无法识别，应为 2020-01-31 格式", self.founded.trim()),
+                        format!(
+                            "成立日期“{}”无法识别，应为 2020-01-31 格式",
+                            self.founded.trim()
+                        ),
                     ));
                     None
                 }
@@ -310,7 +319,10 @@ impl EnterpriseDraft {
             Some(_) => {
                 errs.push(FieldError::new(
                     "industry",
-                    format!("行业代码“{}”是门类，请填写到大类（两位数字，如 39）", self.industry.trim()),
+                    format!(
+                        "行业代码“{}”是门类，请填写到大类（两位数字，如 39）",
+                        self.industry.trim()
+                    ),
                 ));
                 String::new()
             }
@@ -485,7 +497,11 @@ impl IndicatorDraft {
             let names: Vec<_> = IndicatorKind::ALL.iter().map(|k| k.label()).collect();
             errs.push(FieldError::new(
                 "kind",
-                format!("指标“{}”不认识，可用：{}", self.kind.trim(), names.join("、")),
+                format!(
+                    "指标“{}”不认识，可用：{}",
+                    self.kind.trim(),
+                    names.join("、")
+                ),
             ));
         }
         let year = match self.year.trim().trim_end_matches('年').parse::<i32>() {
@@ -606,7 +622,10 @@ mod tests {
 
     #[test]
     fn indicator_values_parse_in_their_unit() {
-        assert_eq!(IndicatorKind::Revenue.parse_value("1850万").unwrap(), 18_500_000_00);
+        assert_eq!(
+            IndicatorKind::Revenue.parse_value("1850万").unwrap(),
+            1_850_000_000
+        );
         assert_eq!(IndicatorKind::Employees.parse_value("35人").unwrap(), 35);
         assert!(IndicatorKind::Employees.parse_value("3.5").is_err());
         assert_eq!(IndicatorKind::LandArea.parse_value("12.5亩").unwrap(), 1250);
@@ -627,7 +646,7 @@ mod tests {
         }
         .validate(&rd())
         .unwrap();
-        assert_eq!(ok.value, 18_500_000_00);
+        assert_eq!(ok.value, 1_850_000_000);
         let bad = IndicatorDraft {
             uscc: "x".into(),
             kind: "利润".into(),
@@ -654,7 +673,7 @@ mod tests {
         };
         let inds = vec![
             ind(IndicatorKind::Employees, 2024, 250, t0),
-            ind(IndicatorKind::Revenue, 2024, 100_000_000_00, t0),
+            ind(IndicatorKind::Revenue, 2024, 10_000_000_000, t0),
             // A correction that arrived later replaces the figure for the decision.
             ind(IndicatorKind::Revenue, 2024, 1_850_000_000, t1),
             ind(IndicatorKind::Employees, 2023, 5000, t1),

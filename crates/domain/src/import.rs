@@ -125,7 +125,8 @@ pub fn enterprise_drafts(t: &Table) -> Vec<(usize, EnterpriseDraft)> {
 
 pub fn indicator_drafts(t: &Table) -> Vec<(usize, IndicatorDraft)> {
     let c = |f| col(t, INDICATOR_COLUMNS, f);
-    let (uscc, year, kind, value, source) = (c("uscc"), c("year"), c("kind"), c("value"), c("source"));
+    let (uscc, year, kind, value, source) =
+        (c("uscc"), c("year"), c("kind"), c("value"), c("source"));
     t.rows
         .iter()
         .map(|r| {
@@ -152,7 +153,11 @@ mod tests {
     fn detects_both_layouts_and_reports_missing_columns() {
         let e = read("统一社会信用代码,企业名称\n".as_bytes(), Format::Csv).unwrap();
         assert_eq!(detect(&e), Ok(ImportKind::Enterprises));
-        let i = read("统一社会信用代码,年度,指标,数值,来源部门\n".as_bytes(), Format::Csv).unwrap();
+        let i = read(
+            "统一社会信用代码,年度,指标,数值,来源部门\n".as_bytes(),
+            Format::Csv,
+        )
+        .unwrap();
         assert_eq!(detect(&i), Ok(ImportKind::Indicators));
         let bad = read("统一社会信用代码,指标,数值\n".as_bytes(), Format::Csv).unwrap();
         assert!(detect(&bad).unwrap_err().contains("年度"));

@@ -4,11 +4,11 @@
 //! Nothing in this crate does IO: storage and HTTP live in `zhengqi-store`
 //! and `zhengqi-web`, which call into here.
 
-pub mod uscc;
-pub mod money;
-pub mod size;
-pub mod reference;
-pub mod enterprise;
 pub mod auth;
-pub mod table;
+pub mod enterprise;
 pub mod import;
+pub mod money;
+pub mod reference;
+pub mod size;
+pub mod table;
+pub mod uscc;

@@ -213,7 +213,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -288,8 +288,20 @@ mod tests {
             "金额“abc”无法识别：应为数字，可带单位 元/万元/亿元"
         );
         for s in [
-            "万元", "元", ".", "1.2.3", "1,00", ",100", "1,,000", "1 000", "1e5", "12元元",
-            "万12", "1.5 亿 元", "NaN", "1.-5",
+            "万元",
+            "元",
+            ".",
+            "1.2.3",
+            "1,00",
+            ",100",
+            "1,,000",
+            "1 000",
+            "1e5",
+            "12元元",
+            "万12",
+            "1.5 亿 元",
+            "NaN",
+            "1.-5",
         ] {
             assert!(
                 matches!(Amount::parse(s), Err(AmountError::Invalid { .. })),
@@ -328,7 +340,10 @@ mod tests {
     fn display() {
         assert_eq!(Amount::from_fen(1_850_000_000).to_string(), "1,850万元");
         assert_eq!(Amount::from_fen(350_000).wan_string(), "0.35万元");
-        assert_eq!(Amount::from_fen(1_234_567_800).to_string(), "1,234.5678万元");
+        assert_eq!(
+            Amount::from_fen(1_234_567_800).to_string(),
+            "1,234.5678万元"
+        );
         assert_eq!(Amount::from_fen(1_000_000).to_string(), "1万元");
         assert_eq!(Amount::from_fen(999_999).to_string(), "9,999.99元");
         assert_eq!(Amount::from_fen(350_000).to_string(), "3,500元");
@@ -336,15 +351,24 @@ mod tests {
         assert_eq!(Amount::from_fen(1230).to_string(), "12.3元");
         assert_eq!(Amount::ZERO.to_string(), "0元");
         assert_eq!(Amount::from_fen(-1234).to_string(), "-12.34元");
-        assert_eq!(Amount::from_fen(i64::MIN).to_string(), "-9,223,372,036,854.775808万元");
+        assert_eq!(
+            Amount::from_fen(i64::MIN).to_string(),
+            "-9,223,372,036,854.775808万元"
+        );
     }
 
     #[test]
     fn constructors() {
         assert_eq!(Amount::from_yuan(3500).fen(), 350_000);
         assert_eq!(Amount::checked_from_yuan(i64::MAX), None);
-        assert_eq!(Amount::checked_from_wan(2000), Some(Amount::from_fen(2_000_000_000)));
-        assert_eq!(Amount::from_fen(i64::MAX).checked_add(Amount::from_fen(1)), None);
+        assert_eq!(
+            Amount::checked_from_wan(2000),
+            Some(Amount::from_fen(2_000_000_000))
+        );
+        assert_eq!(
+            Amount::from_fen(i64::MAX).checked_add(Amount::from_fen(1)),
+            None
+        );
         assert_eq!(
             Amount::from_fen(1).checked_add(Amount::from_fen(2)),
             Some(Amount::from_fen(3))

@@ -248,7 +248,9 @@ pub struct SizeDecision {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SizeError {
-    #[error("行业代码“{0}”无法识别：应为国民经济行业分类（GB/T 4754-2017）门类字母、两位大类或四位小类代码，如 C39、3911")]
+    #[error(
+        "行业代码“{0}”无法识别：应为国民经济行业分类（GB/T 4754-2017）门类字母、两位大类或四位小类代码，如 C39、3911"
+    )]
     UnknownIndustry(String),
     #[error("按“{row}”划型需要{indicator}，但未提供")]
     MissingIndicator {
@@ -386,14 +388,16 @@ impl SizeRules {
                 }
             }
             for d in &r.divisions {
-                for div in parse_division_range(d).map_err(|e| format!("行业“{name}”：{e}"))? {
+                for div in parse_division_range(d).map_err(|e| format!("行业“{name}”：{e}"))?
+                {
                     if by_division.insert(div, i).is_some() {
                         return Err(format!("大类{div:02}被多个行业重复引用"));
                     }
                 }
             }
             for d in &r.bare_divisions {
-                for div in parse_division_range(d).map_err(|e| format!("行业“{name}”：{e}"))? {
+                for div in parse_division_range(d).map_err(|e| format!("行业“{name}”：{e}"))?
+                {
                     if by_bare_division.insert(div, i).is_some() {
                         return Err(format!("大类{div:02}被多个行业重复引用"));
                     }
@@ -508,10 +512,12 @@ impl SizeRules {
             .iter()
             .map(|t| {
                 let v = match t.code {
-                    Indicator::Employees => input
-                        .employees
-                        .map(|n| (format!("{n}人"), i128::from(n))),
-                    Indicator::Revenue => input.revenue.map(|a| (a.to_string(), i128::from(a.fen()))),
+                    Indicator::Employees => {
+                        input.employees.map(|n| (format!("{n}人"), i128::from(n)))
+                    }
+                    Indicator::Revenue => {
+                        input.revenue.map(|a| (a.to_string(), i128::from(a.fen())))
+                    }
                     Indicator::Assets => input.assets.map(|a| (a.to_string(), i128::from(a.fen()))),
                 };
                 (t, v.map(|(text, v)| (text, t.tier(v))))
@@ -575,8 +581,8 @@ impl SizeRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use SizeClass::*;
+    use proptest::prelude::*;
 
     fn wan(w: u64) -> Amount {
         Amount::from_fen(i64::try_from(w).unwrap() * 1_000_000)
@@ -589,20 +595,76 @@ mod tests {
         use Indicator::*;
         &[
             ("农、林、牧、渔业", "03", &[(Revenue, 20000, 500, 50)]),
-            ("工业", "39", &[(Employees, 1000, 300, 20), (Revenue, 40000, 2000, 300)]),
-            ("建筑业", "48", &[(Revenue, 80000, 6000, 300), (Assets, 80000, 5000, 300)]),
-            ("批发业", "51", &[(Employees, 200, 20, 5), (Revenue, 40000, 5000, 1000)]),
-            ("零售业", "52", &[(Employees, 300, 50, 10), (Revenue, 20000, 500, 100)]),
-            ("交通运输业", "54", &[(Employees, 1000, 300, 20), (Revenue, 30000, 3000, 200)]),
-            ("仓储业", "59", &[(Employees, 200, 100, 20), (Revenue, 30000, 1000, 100)]),
-            ("邮政业", "60", &[(Employees, 1000, 300, 20), (Revenue, 30000, 2000, 100)]),
-            ("住宿业", "61", &[(Employees, 300, 100, 10), (Revenue, 10000, 2000, 100)]),
-            ("餐饮业", "62", &[(Employees, 300, 100, 10), (Revenue, 10000, 2000, 100)]),
-            ("信息传输业", "64", &[(Employees, 2000, 100, 10), (Revenue, 100000, 1000, 100)]),
-            ("软件和信息技术服务业", "6513", &[(Employees, 300, 100, 10), (Revenue, 10000, 1000, 50)]),
-            ("房地产开发经营", "7010", &[(Revenue, 200000, 1000, 100), (Assets, 10000, 5000, 2000)]),
-            ("物业管理", "7020", &[(Employees, 1000, 300, 100), (Revenue, 5000, 1000, 500)]),
-            ("租赁和商务服务业", "72", &[(Employees, 300, 100, 10), (Assets, 120000, 8000, 100)]),
+            (
+                "工业",
+                "39",
+                &[(Employees, 1000, 300, 20), (Revenue, 40000, 2000, 300)],
+            ),
+            (
+                "建筑业",
+                "48",
+                &[(Revenue, 80000, 6000, 300), (Assets, 80000, 5000, 300)],
+            ),
+            (
+                "批发业",
+                "51",
+                &[(Employees, 200, 20, 5), (Revenue, 40000, 5000, 1000)],
+            ),
+            (
+                "零售业",
+                "52",
+                &[(Employees, 300, 50, 10), (Revenue, 20000, 500, 100)],
+            ),
+            (
+                "交通运输业",
+                "54",
+                &[(Employees, 1000, 300, 20), (Revenue, 30000, 3000, 200)],
+            ),
+            (
+                "仓储业",
+                "59",
+                &[(Employees, 200, 100, 20), (Revenue, 30000, 1000, 100)],
+            ),
+            (
+                "邮政业",
+                "60",
+                &[(Employees, 1000, 300, 20), (Revenue, 30000, 2000, 100)],
+            ),
+            (
+                "住宿业",
+                "61",
+                &[(Employees, 300, 100, 10), (Revenue, 10000, 2000, 100)],
+            ),
+            (
+                "餐饮业",
+                "62",
+                &[(Employees, 300, 100, 10), (Revenue, 10000, 2000, 100)],
+            ),
+            (
+                "信息传输业",
+                "64",
+                &[(Employees, 2000, 100, 10), (Revenue, 100000, 1000, 100)],
+            ),
+            (
+                "软件和信息技术服务业",
+                "6513",
+                &[(Employees, 300, 100, 10), (Revenue, 10000, 1000, 50)],
+            ),
+            (
+                "房地产开发经营",
+                "7010",
+                &[(Revenue, 200000, 1000, 100), (Assets, 10000, 5000, 2000)],
+            ),
+            (
+                "物业管理",
+                "7020",
+                &[(Employees, 1000, 300, 100), (Revenue, 5000, 1000, 500)],
+            ),
+            (
+                "租赁和商务服务业",
+                "72",
+                &[(Employees, 300, 100, 10), (Assets, 120000, 8000, 100)],
+            ),
             ("其他未列明行业", "73", &[(Employees, 300, 100, 10)]),
         ]
     };
@@ -668,10 +730,13 @@ mod tests {
             ("B", "工业"),
             ("A", "农、林、牧、渔业"),
             ("P", "其他未列明行业"),
+            ("K", "房地产开发经营"),
         ] {
             assert_eq!(rules.row_for(code), Some(row), "{code}");
         }
-        for bad in ["", "F", "K", "G", "A39", "Z", "98", "00", "1", "39111", "C-39", "工业", "U"] {
+        for bad in [
+            "", "F", "G", "A39", "Z", "98", "00", "1", "39111", "C-39", "工业", "U",
+        ] {
             assert_eq!(rules.row_for(bad), None, "{bad:?}");
         }
     }
@@ -694,7 +759,9 @@ mod tests {
         let huge_money = wan(10_000_000);
         for &(name, code, inds) in TABLE {
             for &(ind, l, m, s) in inds {
-                for (bound, at, below) in [(l, Large, Medium), (m, Medium, Small), (s, Small, Micro)] {
+                for (bound, at, below) in
+                    [(l, Large, Medium), (m, Medium, Small), (s, Small, Micro)]
+                {
                     for (value_is_bound, expect) in [(true, at), (false, below)] {
                         let mut input = input_with(code, huge_emp, huge_money, huge_money);
                         match ind {
@@ -712,7 +779,11 @@ mod tests {
                             }
                         }
                         let d = rules.classify(&input).unwrap();
-                        assert_eq!(d.class, expect, "{name} {ind:?} {bound} {value_is_bound}: {}", d.rule);
+                        assert_eq!(
+                            d.class, expect,
+                            "{name} {ind:?} {bound} {value_is_bound}: {}",
+                            d.rule
+                        );
                         assert_eq!(d.row, name);
                     }
                 }
@@ -749,7 +820,10 @@ mod tests {
             })
             .unwrap();
         assert_eq!(d.class, Medium);
-        assert_eq!(d.rule, "其他未列明行业：从业人员100人（中型 100≤X<300），定为中型");
+        assert_eq!(
+            d.rule,
+            "其他未列明行业：从业人员100人（中型 100≤X<300），定为中型"
+        );
     }
 
     #[test]
@@ -822,7 +896,10 @@ mod tests {
         assert_eq!("MEDIUM".parse::<SizeClass>(), Ok(Medium));
         assert_eq!("small".parse::<SizeClass>(), Ok(Small));
         let e = "巨型".parse::<SizeClass>().unwrap_err();
-        assert_eq!(e.to_string(), "企业规模“巨型”无法识别：应为 大型、中型、小型 或 微型");
+        assert_eq!(
+            e.to_string(),
+            "企业规模“巨型”无法识别：应为 大型、中型、小型 或 微型"
+        );
         assert!(Large < Micro);
         assert!(Large.rank() > Micro.rank());
         assert!(!Large.is_sme() && Micro.is_sme());
@@ -834,16 +911,46 @@ mod tests {
         assert!(SizeRules::from_json(ok).is_ok());
         for (bad, needle) in [
             ("not json", "JSON格式错误"),
-            (r#"{"fallback":"无","rows":[{"name":"其他","indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#, "兜底行业"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[{"code":"X","large":1,"medium":2,"small":3}]}]}"#, "大型>中型>小型"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[]}]}"#, "没有任何划型指标"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","divisions":["99"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#, "大类代码“99”无效"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","divisions":["10-05"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#, "起点大于终点"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","divisions":["01-05"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]},{"name":"农","divisions":["05"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#, "重复引用"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[{"code":"X","large":3,"medium":2,"small":1}]},{"name":"其他","indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#, "重复"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","classes":["701"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#, "小类代码"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","divison":["01"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#, "JSON格式错误"),
-            (r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[{"code":"Y","large":99999999999999,"medium":2,"small":1}]}]}"#, "数值过大"),
+            (
+                r#"{"fallback":"无","rows":[{"name":"其他","indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#,
+                "兜底行业",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[{"code":"X","large":1,"medium":2,"small":3}]}]}"#,
+                "大型>中型>小型",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[]}]}"#,
+                "没有任何划型指标",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","divisions":["99"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#,
+                "大类代码“99”无效",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","divisions":["10-05"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#,
+                "起点大于终点",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","divisions":["01-05"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]},{"name":"农","divisions":["05"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#,
+                "重复引用",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[{"code":"X","large":3,"medium":2,"small":1}]},{"name":"其他","indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#,
+                "重复",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","classes":["701"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#,
+                "小类代码",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","divison":["01"],"indicators":[{"code":"X","large":3,"medium":2,"small":1}]}]}"#,
+                "JSON格式错误",
+            ),
+            (
+                r#"{"fallback":"其他","rows":[{"name":"其他","indicators":[{"code":"Y","large":99999999999999,"medium":2,"small":1}]}]}"#,
+                "数值过大",
+            ),
         ] {
             let e = SizeRules::from_json(bad).unwrap_err();
             assert!(e.contains(needle), "{bad}: {e}");

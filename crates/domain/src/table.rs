@@ -172,7 +172,11 @@ pub fn write_xlsx(
             .iter()
             .filter_map(|r| r.get(c))
             .chain(std::iter::once(&h.to_string()))
-            .map(|s| s.chars().map(|ch| if ch.is_ascii() { 1.0 } else { 2.0 }).sum::<f64>())
+            .map(|s| {
+                s.chars()
+                    .map(|ch| if ch.is_ascii() { 1.0 } else { 2.0 })
+                    .sum::<f64>()
+            })
             .fold(8.0, f64::max);
         ws.set_column_width(c as u16, width.min(60.0) + 2.0)
             .map_err(w)?;
@@ -230,7 +234,10 @@ mod tests {
         let bytes = write_xlsx("企业", &["代码", "名称"], &rows).unwrap();
         let t = read(&bytes, Format::Xlsx).unwrap();
         assert_eq!(t.headers, vec!["代码", "名称"]);
-        assert_eq!(t.rows.iter().map(|r| r.cells.clone()).collect::<Vec<_>>(), rows);
+        assert_eq!(
+            t.rows.iter().map(|r| r.cells.clone()).collect::<Vec<_>>(),
+            rows
+        );
         assert_eq!(t.rows[0].line, 2);
     }
 

@@ -62,7 +62,7 @@ fn normalize(s: &str) -> String {
     half_width(s.trim()).trim().to_ascii_uppercase()
 }
 
-/// Validates the charset of `chars` and returns the check char for the first 17.
+/// Validates the charset of the 17-char body and returns its check char.
 fn check_char(chars: &[char]) -> Result<char, UsccError> {
     let mut sum: u32 = 0;
     for (i, &ch) in chars.iter().enumerate() {
@@ -70,9 +70,7 @@ fn check_char(chars: &[char]) -> Result<char, UsccError> {
             position: i + 1,
             ch,
         })?;
-        if let Some(w) = WEIGHTS.get(i) {
-            sum += v * w;
-        }
+        sum += v * WEIGHTS.get(i).copied().unwrap_or(0);
     }
     Ok(char_of((31 - sum % 31) % 31))
 }
@@ -89,10 +87,12 @@ impl Uscc {
         if chars.len() != 18 {
             return Err(UsccError::Length { got: chars.len() });
         }
-        // Charset of all 18 is checked first so a bad char is reported as such,
-        // not as a check-digit mismatch.
-        let expected = check_char(&chars)?;
-        let found = chars[17];
+        // Only the body is charset-checked: a wrong 18th char (even an excluded
+        // letter such as "Z") is reported as a check-digit mismatch, which is
+        // what the user needs to fix.
+        let (body, check) = chars.split_at(17);
+        let expected = check_char(body)?;
+        let found = check.first().copied().unwrap_or(' ');
         if expected != found {
             return Err(UsccError::CheckDigit { expected, found });
         }
@@ -248,7 +248,13 @@ mod tests {
         assert_eq!(e, UsccError::Length { got: 17 });
         assert_eq!(e.to_string(), "统一社会信用代码应为18位，实际为17位");
         let e = Uscc::parse("9135I100M000100Y43").unwrap_err();
-        assert_eq!(e, UsccError::Charset { position: 5, ch: 'I' });
+        assert_eq!(
+            e,
+            UsccError::Charset {
+                position: 5,
+                ch: 'I'
+            }
+        );
         assert_eq!(
             e.to_string(),
             "第5位字符“I”不是有效字符（不使用 I、O、Z、S、V）"
@@ -259,13 +265,31 @@ mod tests {
         );
         assert_eq!(
             Uscc::parse("统一社会信用代码统一社会信用代码码码"),
-            Err(UsccError::Charset { position: 1, ch: '统' })
+            Err(UsccError::Charset {
+                position: 1,
+                ch: '统'
+            })
         );
         assert_eq!(
             Uscc::from_body("9135"),
             Err(UsccError::BodyLength { got: 4 })
         );
         assert_eq!(Uscc::from_body(""), Err(UsccError::Empty));
+        // An excluded letter in the check position is still a check-digit error.
+        assert_eq!(
+            Uscc::parse("91350100M000100Y4I"),
+            Err(UsccError::CheckDigit {
+                expected: '3',
+                found: 'I'
+            })
+        );
+        assert_eq!(
+            Uscc::parse("91350100O000100Y43"),
+            Err(UsccError::Charset {
+                position: 9,
+                ch: 'O'
+            })
+        );
     }
 
     #[test]

@@ -87,14 +87,20 @@ impl Store {
         let cond = "($1 = '' OR target_type = $1) AND ($2 = '' OR target_id = $2) \
                     AND ($3 = '' OR actor_name = $3) AND ($4 = '' OR action = $4)";
         let arg = |o: &Option<String>| o.clone().unwrap_or_default();
-        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM audit_log WHERE {cond}")))
-            .bind(arg(&f.target_type))
-            .bind(arg(&f.target_id))
-            .bind(arg(&f.actor))
-            .bind(arg(&f.action))
-            .fetch_one(&self.pool)
-            .await?;
-        let limit = if f.limit <= 0 { 100 } else { f.limit.min(100_000) };
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM audit_log WHERE {cond}"
+        )))
+        .bind(arg(&f.target_type))
+        .bind(arg(&f.target_id))
+        .bind(arg(&f.actor))
+        .bind(arg(&f.action))
+        .fetch_one(&self.pool)
+        .await?;
+        let limit = if f.limit <= 0 {
+            100
+        } else {
+            f.limit.min(100_000)
+        };
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT id, at, actor_id, actor_name, actor_role, action, target_type, target_id, before, after \
              FROM audit_log WHERE {cond} ORDER BY id DESC LIMIT $5 OFFSET $6"
@@ -125,5 +131,25 @@ impl Store {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((entries, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_log_cannot_be_rewritten() {
+        let s = crate::testing::fresh_store().await.unwrap();
+        s.audit_event(&Actor::system("测试"), "test", "t", "1", None)
+            .await
+            .unwrap();
+        let upd = sqlx::query("UPDATE audit_log SET actor_name = 'x'")
+            .execute(&s.pool)
+            .await;
+        assert!(upd.is_err(), "update must be refused");
+        let del = sqlx::query("DELETE FROM audit_log").execute(&s.pool).await;
+        assert!(del.is_err(), "delete must be refused");
+        assert_eq!(s.audit_entries(&AuditFilter::default()).await.unwrap().1, 1);
     }
 }

@@ -45,7 +45,8 @@ pub struct EnterprisePage {
     pub total: i64,
 }
 
-const COLS: &str = "uscc, name, legal_rep, founded, area, industry, size_class, size_basis, tags, certifications";
+const COLS: &str =
+    "uscc, name, legal_rep, founded, area, industry, size_class, size_basis, tags, certifications";
 
 fn from_row(r: &AnyRow) -> Result<Enterprise> {
     let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
@@ -68,7 +69,8 @@ fn from_row(r: &AnyRow) -> Result<Enterprise> {
         size_basis: size_basis
             .map(|s| serde_json::from_str::<SizeBasis>(&s).map_err(|_| corrupt("规模依据")))
             .transpose()?,
-        tags: serde_json::from_str(&r.try_get::<String, _>("tags")?).map_err(|_| corrupt("标签"))?,
+        tags: serde_json::from_str(&r.try_get::<String, _>("tags")?)
+            .map_err(|_| corrupt("标签"))?,
         certifications: serde_json::from_str(&r.try_get::<String, _>("certifications")?)
             .map_err(|_| corrupt("资质"))?,
     })
@@ -79,10 +81,12 @@ fn to_json(e: &Enterprise) -> serde_json::Value {
 }
 
 async fn fetch_tx(tx: &mut Transaction<'static, Any>, uscc: &str) -> Result<Option<Enterprise>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLS} FROM enterprises WHERE uscc = $1")))
-        .bind(uscc)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLS} FROM enterprises WHERE uscc = $1"
+    )))
+    .bind(uscc)
+    .fetch_optional(&mut **tx)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -147,10 +151,12 @@ fn indicator_json(n: &NewIndicator) -> serde_json::Value {
 
 impl Store {
     pub async fn enterprise(&self, uscc: &Uscc) -> Result<Option<Enterprise>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLS} FROM enterprises WHERE uscc = $1")))
-            .bind(uscc.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLS} FROM enterprises WHERE uscc = $1"
+        )))
+        .bind(uscc.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -164,7 +170,11 @@ impl Store {
     }
 
     /// Upserts many records in one transaction (all or nothing).
-    pub async fn upsert_enterprises(&self, es: &[Enterprise], actor: &Actor) -> Result<Vec<UpsertOutcome>> {
+    pub async fn upsert_enterprises(
+        &self,
+        es: &[Enterprise],
+        actor: &Actor,
+    ) -> Result<Vec<UpsertOutcome>> {
         let mut tx = self.begin().await?;
         let now = ts(Utc::now());
         let mut out = Vec::with_capacity(es.len());
@@ -183,16 +193,22 @@ impl Store {
         // A section letter matches its divisions through the industries table
         // kept in memory; here only division prefixes are stored.
         let ind_like = format!("{}%", f.industry.trim());
-        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM enterprises WHERE {cond}")))
-            .bind(q)
-            .bind(&like)
-            .bind(f.area.trim())
-            .bind(f.size_class.trim())
-            .bind(f.industry.trim())
-            .bind(&ind_like)
-            .fetch_one(&self.pool)
-            .await?;
-        let limit = if f.limit <= 0 { 50 } else { f.limit.min(1_000_000) };
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM enterprises WHERE {cond}"
+        )))
+        .bind(q)
+        .bind(&like)
+        .bind(f.area.trim())
+        .bind(f.size_class.trim())
+        .bind(f.industry.trim())
+        .bind(&ind_like)
+        .fetch_one(&self.pool)
+        .await?;
+        let limit = if f.limit <= 0 {
+            50
+        } else {
+            f.limit.min(1_000_000)
+        };
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLS} FROM enterprises WHERE {cond} ORDER BY uscc LIMIT $7 OFFSET $8"
         )))
@@ -257,10 +273,11 @@ impl Store {
         for n in items {
             let uscc = n.uscc.as_str().to_owned();
             if !known.contains_key(&uscc) {
-                let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM enterprises WHERE uscc = $1")
-                    .bind(&uscc)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let exists: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM enterprises WHERE uscc = $1")
+                        .bind(&uscc)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 if exists > 0 {
                     let rows = sqlx::query(
                         "SELECT kind, year, source, value FROM indicators WHERE uscc = $1 ORDER BY id",
@@ -270,7 +287,12 @@ impl Store {
                     .await?;
                     for r in rows {
                         latest.insert(
-                            (uscc.clone(), r.try_get("kind")?, r.try_get("year")?, r.try_get("source")?),
+                            (
+                                uscc.clone(),
+                                r.try_get("kind")?,
+                                r.try_get("year")?,
+                                r.try_get("source")?,
+                            ),
                             r.try_get("value")?,
                         );
                     }
@@ -278,9 +300,16 @@ impl Store {
                 known.insert(uscc.clone(), exists > 0);
             }
             if !known[&uscc] {
-                return Err(StoreError::Invalid(format!("企业 {uscc} 尚未登记，不能导入其指标")));
+                return Err(StoreError::Invalid(format!(
+                    "企业 {uscc} 尚未登记，不能导入其指标"
+                )));
             }
-            let key = (uscc.clone(), n.kind.key().to_owned(), n.year as i64, n.source.clone());
+            let key = (
+                uscc.clone(),
+                n.kind.key().to_owned(),
+                n.year as i64,
+                n.source.clone(),
+            );
             if latest.get(&key) == Some(&n.value) {
                 out.push(IndicatorOutcome::Unchanged);
                 continue;
@@ -332,7 +361,12 @@ impl Store {
         let pairs = |sql: &'static str| async move {
             let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
             rows.iter()
-                .map(|r| Ok((r.try_get::<Option<String>, _>(0)?.unwrap_or_default(), r.try_get::<i64, _>(1)?)))
+                .map(|r| {
+                    Ok((
+                        r.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                        r.try_get::<i64, _>(1)?,
+                    ))
+                })
                 .collect::<Result<Vec<_>>>()
         };
         Ok(RegistryStats {
@@ -340,10 +374,18 @@ impl Store {
             indicators: sqlx::query_scalar("SELECT COUNT(*) FROM indicators")
                 .fetch_one(&self.pool)
                 .await?,
-            by_area: pairs("SELECT area, COUNT(*) FROM enterprises GROUP BY area ORDER BY 2 DESC").await?,
-            by_size: pairs("SELECT size_class, COUNT(*) FROM enterprises GROUP BY size_class ORDER BY 2 DESC").await?,
-            by_source: pairs("SELECT source, COUNT(*) FROM indicators GROUP BY source ORDER BY 2 DESC").await?,
-            accounts_by_role: pairs("SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY 1").await?,
+            by_area: pairs("SELECT area, COUNT(*) FROM enterprises GROUP BY area ORDER BY 2 DESC")
+                .await?,
+            by_size: pairs(
+                "SELECT size_class, COUNT(*) FROM enterprises GROUP BY size_class ORDER BY 2 DESC",
+            )
+            .await?,
+            by_source: pairs(
+                "SELECT source, COUNT(*) FROM indicators GROUP BY source ORDER BY 2 DESC",
+            )
+            .await?,
+            accounts_by_role: pairs("SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY 1")
+                .await?,
         })
     }
 }

@@ -11,6 +11,7 @@ mod audit;
 mod enterprises;
 mod reference;
 pub use reference::ReferenceDocs;
+pub mod testing;
 mod users;
 
 use std::str::FromStr;
@@ -21,7 +22,9 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditEntry, AuditFilter};
-pub use enterprises::{EnterpriseFilter, EnterprisePage, IndicatorOutcome, RegistryStats, UpsertOutcome};
+pub use enterprises::{
+    EnterpriseFilter, EnterprisePage, IndicatorOutcome, RegistryStats, UpsertOutcome,
+};
 pub use users::{Account, AuthError, NewAccount, SessionKind};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -108,6 +111,16 @@ impl Store {
     /// Connects and runs the backend's migrations. `sqlite:` URLs create the
     /// file when missing; `postgres://` URLs need an existing database.
     pub async fn connect(url: &str) -> Result<Store> {
+        let store = Self::connect_raw(url).await?;
+        match store.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&store.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&store.pool).await?,
+        }
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub(crate) async fn connect_raw(url: &str) -> Result<Store> {
         install_default_drivers();
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
@@ -118,20 +131,17 @@ impl Store {
                 "不支持的数据库地址“{url}”：应以 sqlite: 或 postgres:// 开头"
             )));
         };
-        let url = if backend == Backend::Sqlite && !url.contains("mode=") && !url.contains(":memory:") {
-            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
-        } else {
-            url.to_owned()
-        };
+        let url =
+            if backend == Backend::Sqlite && !url.contains("mode=") && !url.contains(":memory:") {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            } else {
+                url.to_owned()
+            };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
             .acquire_timeout(Duration::from_secs(10))
             .connect(&url)
             .await?;
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
         Ok(Store { pool, backend })
     }
 
@@ -148,8 +158,15 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`): a deferred transaction that reads first
+    /// and writes later fails with "database is locked" under concurrency
+    /// instead of waiting its turn.
     async fn begin(&self) -> Result<Transaction<'static, Any>> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub async fn meta(&self, key: &str) -> Result<Option<String>> {

@@ -31,8 +31,13 @@ impl ReferenceDocs {
     }
 
     pub fn parse(&self) -> Result<ReferenceData> {
-        ReferenceData::from_json(&self.areas, &self.departments, &self.industries, &self.size_rules)
-            .map_err(|e| StoreError::Invalid(e.to_string()))
+        ReferenceData::from_json(
+            &self.areas,
+            &self.departments,
+            &self.industries,
+            &self.size_rules,
+        )
+        .map_err(|e| StoreError::Invalid(e.to_string()))
     }
 
     fn get(&self, kind: &str) -> &str {
@@ -74,7 +79,11 @@ impl Store {
 
     /// Validates and stores a full set of documents, replacing the old set;
     /// nothing changes when any document is invalid.
-    pub async fn load_reference(&self, docs: &ReferenceDocs, actor: &Actor) -> Result<ReferenceData> {
+    pub async fn load_reference(
+        &self,
+        docs: &ReferenceDocs,
+        actor: &Actor,
+    ) -> Result<ReferenceData> {
         let parsed = docs.parse()?;
         let old = self.reference_docs().await?;
         if old.as_ref() == Some(docs) {
@@ -94,9 +103,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let summary = |d: &ReferenceData| {
-            json!({"areas": d.areas.len(), "departments": d.departments.len(), "industries": d.industries.len()})
-        };
+        let summary = |d: &ReferenceData| json!({"areas": d.areas.len(), "departments": d.departments.len(), "industries": d.industries.len()});
         let before = match &old {
             Some(o) => o.parse().ok().map(|d| summary(&d)),
             None => None,

@@ -94,7 +94,8 @@ async fn verify_password(pw: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
-const ACCOUNT_COLS: &str = "id, username, display_name, role, enterprise, department, active, created_at";
+const ACCOUNT_COLS: &str =
+    "id, username, display_name, role, enterprise, department, active, created_at";
 
 fn account(r: &AnyRow) -> Result<Account> {
     let role: String = r.try_get("role")?;
@@ -168,7 +169,10 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         if taken > 0 {
-            return Err(StoreError::Conflict(format!("用户名“{}”已被使用", a.username.as_str())));
+            return Err(StoreError::Conflict(format!(
+                "用户名“{}”已被使用",
+                a.username.as_str()
+            )));
         }
         let now = ts(Utc::now());
         let id: i64 = sqlx::query_scalar(
@@ -194,29 +198,46 @@ impl Store {
             active: true,
             created_at: now,
         };
-        audit::record(&mut tx, actor, "account.create", "account", &acc.username, None, Some(&acc.audit_json()))
-            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "account.create",
+            "account",
+            &acc.username,
+            None,
+            Some(&acc.audit_json()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(acc)
     }
 
     pub async fn accounts(&self) -> Result<Vec<Account>> {
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY id")))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLS} FROM users ORDER BY id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(account).collect()
     }
 
     pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = $1")))
-            .bind(username.trim().to_ascii_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLS} FROM users WHERE username = $1"
+        )))
+        .bind(username.trim().to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(account).transpose()
     }
 
     /// Enables or disables an account; disabling also ends its sessions.
-    pub async fn set_account_active(&self, username: &str, active: bool, actor: &Actor) -> Result<Account> {
+    pub async fn set_account_active(
+        &self,
+        username: &str,
+        active: bool,
+        actor: &Actor,
+    ) -> Result<Account> {
         let before = self
             .account_by_username(username)
             .await?
@@ -233,11 +254,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let after = Account { active, ..before.clone() };
+        let after = Account {
+            active,
+            ..before.clone()
+        };
         audit::record(
             &mut tx,
             actor,
-            if active { "account.enable" } else { "account.disable" },
+            if active {
+                "account.enable"
+            } else {
+                "account.disable"
+            },
             "account",
             &before.username,
             Some(&before.audit_json()),
@@ -266,13 +294,26 @@ impl Store {
             .bind(acc.id)
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, actor, "account.password", "account", &acc.username, None, None).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "account.password",
+            "account",
+            &acc.username,
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Checks a username and password. Failed attempts are audited.
-    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Principal, AuthError> {
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Principal, AuthError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = $1"
         )))
@@ -281,7 +322,11 @@ impl Store {
         .await
         .map_err(StoreError::from)?;
         let found = match &row {
-            Some(r) => Some((account(r)?, r.try_get::<String, _>("password_hash").map_err(StoreError::from)?)),
+            Some(r) => Some((
+                account(r)?,
+                r.try_get::<String, _>("password_hash")
+                    .map_err(StoreError::from)?,
+            )),
             None => None,
         };
         // Verify against a real hash for unknown users too, so timing does
@@ -305,7 +350,11 @@ impl Store {
             }
             _ => {
                 self.audit_event(
-                    &Actor { id: None, name: attempted.clone(), role: "anonymous".into() },
+                    &Actor {
+                        id: None,
+                        name: attempted.clone(),
+                        role: "anonymous".into(),
+                    },
                     "login.failed",
                     "account",
                     &attempted,
@@ -319,7 +368,12 @@ impl Store {
 
     /// Opens a session; returns the bearer token (shown once) and the CSRF
     /// token bound to it.
-    pub async fn create_session(&self, p: &Principal, kind: SessionKind, ttl: Duration) -> Result<(String, String)> {
+    pub async fn create_session(
+        &self,
+        p: &Principal,
+        kind: SessionKind,
+        ttl: Duration,
+    ) -> Result<(String, String)> {
         let token = random_token()?;
         let csrf = random_token()?;
         let now = Utc::now();
@@ -355,7 +409,11 @@ impl Store {
     }
 
     /// The principal and CSRF token of a live session of the given kind.
-    pub async fn session(&self, token: &str, kind: SessionKind) -> Result<Option<(Principal, String)>> {
+    pub async fn session(
+        &self,
+        token: &str,
+        kind: SessionKind,
+    ) -> Result<Option<(Principal, String)>> {
         if token.len() != 64 {
             return Ok(None);
         }

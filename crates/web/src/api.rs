@@ -40,7 +40,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -84,7 +87,12 @@ pub fn router() -> Router<AppState> {
             "/openapi.json",
             axum::routing::get(move || {
                 let doc = doc.clone();
-                async move { ([("content-type", "application/json")], doc.as_str().to_owned()) }
+                async move {
+                    (
+                        [("content-type", "application/json")],
+                        doc.as_str().to_owned(),
+                    )
+                }
             }),
         )
         .fallback(|| async { ApiError::not_found("该接口") })
@@ -132,7 +140,10 @@ const API_TOKEN_HOURS: i64 = 12;
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "用户名或密码错误"),
                (status = 403, body = ErrorBody, description = "账号已停用")))]
-async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+async fn login(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
     let p = s.store.authenticate(&req.username, &req.password).await?;
     let ttl = Duration::hours(API_TOKEN_HOURS);
     let (token, _) = s.store.create_session(&p, SessionKind::Api, ttl).await?;
@@ -146,7 +157,11 @@ async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -
 /// Ends the session of the presented token.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(State(s): State<AppState>, _u: ApiUser, headers: axum::http::HeaderMap) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(s): State<AppState>,
+    _u: ApiUser,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, ApiError> {
     if let Some(t) = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -218,7 +233,11 @@ async fn list_enterprises(
         })
         .await?;
     Ok(Json(EnterpriseList {
-        items: res.items.iter().map(|e| views::enterprise_view(&s.reference, e)).collect(),
+        items: res
+            .items
+            .iter()
+            .map(|e| views::enterprise_view(&s.reference, e))
+            .collect(),
         total: res.total,
         page,
         per_page,
@@ -228,7 +247,13 @@ async fn list_enterprises(
 /// Parses a path code; a malformed code cannot name anything, so it is
 /// answered like a missing record.
 fn path_uscc(code: &str) -> Result<Uscc, ApiError> {
-    Uscc::parse(code).map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("未找到该企业：{e}")))
+    Uscc::parse(code).map_err(|e| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("未找到该企业：{e}"),
+        )
+    })
 }
 
 /// One enterprise. An enterprise user gets 404 for any enterprise but its own.
@@ -245,7 +270,11 @@ async fn get_enterprise(
         // 404, not 403: do not confirm that another enterprise exists.
         return Err(ApiError::not_found("该企业"));
     }
-    let e = s.store.enterprise(&uscc).await?.ok_or_else(|| ApiError::not_found("该企业"))?;
+    let e = s
+        .store
+        .enterprise(&uscc)
+        .await?
+        .ok_or_else(|| ApiError::not_found("该企业"))?;
     Ok(Json(views::enterprise_view(&s.reference, &e)))
 }
 
@@ -292,7 +321,11 @@ pub struct FieldErrorBody {
 }
 
 fn field_errors(errs: Vec<zhengqi_domain::enterprise::FieldError>) -> Response {
-    let message = errs.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；");
+    let message = errs
+        .iter()
+        .map(|e| e.message.clone())
+        .collect::<Vec<_>>()
+        .join("；");
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         Json(FieldErrors {
@@ -408,7 +441,11 @@ async fn post_indicator(
         return Err(ApiError::forbidden());
     }
     let uscc = path_uscc(&code)?;
-    let mut e = s.store.enterprise(&uscc).await?.ok_or_else(|| ApiError::not_found("该企业"))?;
+    let mut e = s
+        .store
+        .enterprise(&uscc)
+        .await?
+        .ok_or_else(|| ApiError::not_found("该企业"))?;
     let draft = IndicatorDraft {
         uscc: code,
         kind: input.kind,
@@ -423,7 +460,10 @@ async fn post_indicator(
     let actor = Actor::from(&p);
     let out = s.store.add_indicators(&[n], &actor, Utc::now()).await?;
     // A computed size class follows the newest figures.
-    if matches!(e.size_basis, Some(zhengqi_domain::enterprise::SizeBasis::Computed(_)) | None) {
+    if matches!(
+        e.size_basis,
+        Some(zhengqi_domain::enterprise::SizeBasis::Computed(_)) | None
+    ) {
         e.size_class = None;
         let inds = s.store.indicators(&uscc).await?;
         e.compute_size(&s.reference, &inds);
@@ -431,7 +471,11 @@ async fn post_indicator(
     }
     let added = out.first() == Some(&zhengqi_store::IndicatorOutcome::Added);
     Ok((
-        if added { StatusCode::CREATED } else { StatusCode::OK },
+        if added {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
         Json(IndicatorAdded {
             outcome: if added { "added" } else { "unchanged" }.into(),
         }),
@@ -606,7 +650,10 @@ pub struct AccountBody {
 /// All accounts (administrators).
 #[utoipa::path(get, path = "/accounts", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<AccountBody>), (status = 403, body = ErrorBody)))]
-async fn list_accounts(State(s): State<AppState>, ApiUser(p): ApiUser) -> Result<Json<Vec<AccountBody>>, ApiError> {
+async fn list_accounts(
+    State(s): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> Result<Json<Vec<AccountBody>>, ApiError> {
     if !p.can_manage_accounts() {
         return Err(ApiError::forbidden());
     }
@@ -668,14 +715,25 @@ async fn create_account(
 
 pub(crate) fn parse_account(s: &AppState, input: &AccountInput) -> Result<NewAccount, ApiError> {
     let username = Username::parse(&input.username).map_err(ApiError::invalid)?;
-    let role = Role::parse(&input.role).ok_or_else(|| ApiError::invalid("角色应为 enterprise、staff、supervisor 或 admin"))?;
-    let enterprise = match input.enterprise.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+    let role = Role::parse(&input.role)
+        .ok_or_else(|| ApiError::invalid("角色应为 enterprise、staff、supervisor 或 admin"))?;
+    let enterprise = match input
+        .enterprise
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
         Some(code) if role == Role::Enterprise => {
             Some(Uscc::parse(code).map_err(|e| ApiError::invalid(e.to_string()))?)
         }
         _ => None,
     };
-    let department = match input.department.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+    let department = match input
+        .department
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
         Some(d) if role == Role::Staff => Some(
             s.reference
                 .department(d)
@@ -739,7 +797,10 @@ pub struct ClassifyResponse {
 /// Classifies an enterprise's size by the 2017 statistical rules.
 #[utoipa::path(get, path = "/tools/classify", tag = "tools", params(ClassifyQuery),
     responses((status = 200, body = ClassifyResponse), (status = 400, body = ErrorBody)))]
-async fn classify(State(s): State<AppState>, ApiQuery(q): ApiQuery<ClassifyQuery>) -> Result<Json<ClassifyResponse>, ApiError> {
+async fn classify(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ClassifyQuery>,
+) -> Result<Json<ClassifyResponse>, ApiError> {
     let amount = |v: &Option<String>| {
         v.as_deref()
             .filter(|x| !x.trim().is_empty())

@@ -39,7 +39,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid", message)
     }
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录（缺少或无效的访问令牌）")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "请先登录（缺少或无效的访问令牌）",
+        )
     }
     pub fn forbidden() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "无权进行此操作")
@@ -67,10 +71,16 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Invalid(m) => ApiError::invalid(m),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            StoreError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("未找到：{m}")),
+            StoreError::NotFound(m) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("未找到：{m}"))
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误，请稍后重试")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "服务器内部错误，请稍后重试",
+                )
             }
         }
     }
@@ -79,8 +89,12 @@ impl From<StoreError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::Invalid => ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string()),
-            AuthError::Disabled => ApiError::new(StatusCode::FORBIDDEN, "account_disabled", e.to_string()),
+            AuthError::Invalid => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string())
+            }
+            AuthError::Disabled => {
+                ApiError::new(StatusCode::FORBIDDEN, "account_disabled", e.to_string())
+            }
             AuthError::Store(s) => s.into(),
         }
     }

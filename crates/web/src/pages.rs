@@ -22,7 +22,9 @@ use zhengqi_store::{Actor, AuditFilter, AuthError, EnterpriseFilter, SessionKind
 use crate::AppState;
 use crate::api::{AccountInput, parse_account};
 use crate::error::PageError;
-use crate::session::{self, LOGIN_CSRF_COOKIE, MaybePageUser, PageUser, SESSION_COOKIE, cookie, set_cookie};
+use crate::session::{
+    self, LOGIN_CSRF_COOKIE, MaybePageUser, PageUser, SESSION_COOKIE, cookie, set_cookie,
+};
 use crate::views::{self, EnterpriseView, IndicatorView};
 
 const SESSION_HOURS: i64 = 8;
@@ -128,7 +130,11 @@ fn getrandom_fill(b: &mut [u8]) -> bool {
     zhengqi_store::random_bytes(b)
 }
 
-async fn login_form(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+async fn login_form(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let csrf = cookie(&headers, LOGIN_CSRF_COOKIE)
         .filter(|c| c.len() == 32)
         .unwrap_or_else(random_hex);
@@ -142,7 +148,10 @@ async fn login_form(State(s): State<AppState>, headers: HeaderMap, Query(q): Que
         password_error: None,
     };
     (
-        [(header::SET_COOKIE, set_cookie(&s, LOGIN_CSRF_COOKIE, &csrf, 3600))],
+        [(
+            header::SET_COOKIE,
+            set_cookie(&s, LOGIN_CSRF_COOKIE, &csrf, 3600),
+        )],
         page,
     )
         .into_response()
@@ -160,11 +169,19 @@ struct LoginForm {
     next: String,
 }
 
-async fn login_submit(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let cookie_csrf = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     let mut page = LoginPage {
         layout: layout(&s, None, "login"),
-        csrf: if cookie_csrf.len() == 32 { cookie_csrf.clone() } else { random_hex() },
+        csrf: if cookie_csrf.len() == 32 {
+            cookie_csrf.clone()
+        } else {
+            random_hex()
+        },
         next: safe_next(&f.next).unwrap_or("").to_owned(),
         username: f.username.trim().to_owned(),
         error: None,
@@ -222,7 +239,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(s): State<AppState>, u: PageUser, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+async fn logout(
+    State(s): State<AppState>,
+    u: PageUser,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     if !u.csrf_ok(&f.csrf) {
         return Err(PageError::bad_request("页面已过期，请刷新后重试"));
     }
@@ -242,13 +263,22 @@ struct EnterprisePage {
     indicators: Vec<IndicatorView>,
 }
 
-async fn enterprise_page(s: &AppState, u: &PageUser, uscc: &Uscc, active: &'static str) -> Result<Response, PageError> {
+async fn enterprise_page(
+    s: &AppState,
+    u: &PageUser,
+    uscc: &Uscc,
+    active: &'static str,
+) -> Result<Response, PageError> {
     // Another enterprise's page is "not found", not "forbidden": its
     // existence is not the viewer's business.
     if !u.p.can_view_enterprise(uscc) {
         return Err(PageError::not_found());
     }
-    let e = s.store.enterprise(uscc).await?.ok_or_else(PageError::not_found)?;
+    let e = s
+        .store
+        .enterprise(uscc)
+        .await?
+        .ok_or_else(PageError::not_found)?;
     let inds = s.store.indicators(uscc).await?;
     Ok(EnterprisePage {
         layout: layout(s, Some(u), active),
@@ -265,7 +295,11 @@ async fn my_enterprise(State(s): State<AppState>, u: PageUser) -> Result<Respons
     enterprise_page(&s, &u, &uscc, "me").await
 }
 
-async fn enterprise_detail(State(s): State<AppState>, u: PageUser, Path(code): Path<String>) -> Result<Response, PageError> {
+async fn enterprise_detail(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
     let uscc = Uscc::parse(&code).map_err(|_| PageError::not_found())?;
     enterprise_page(&s, &u, &uscc, "enterprises").await
 }
@@ -286,11 +320,16 @@ struct ListQuery {
 
 impl ListQuery {
     fn query_string(&self) -> String {
-        [("q", &self.q), ("area", &self.area), ("size_class", &self.size_class), ("industry", &self.industry)]
-            .iter()
-            .map(|(k, v)| format!("{k}={}", session::urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        [
+            ("q", &self.q),
+            ("area", &self.area),
+            ("size_class", &self.size_class),
+            ("industry", &self.industry),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", session::urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
     }
 
     fn filter(&self, limit: i64, offset: i64) -> EnterpriseFilter {
@@ -321,12 +360,19 @@ struct EnterpriseListPage {
 
 const PAGE_SIZE: i64 = 50;
 
-async fn enterprise_list(State(s): State<AppState>, u: PageUser, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+async fn enterprise_list(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
     if !u.p.can_browse_registry() {
         return Err(PageError::forbidden());
     }
     let page = q.page.trim().parse::<i64>().unwrap_or(1).max(1);
-    let res = s.store.enterprises(&q.filter(PAGE_SIZE, (page - 1) * PAGE_SIZE)).await?;
+    let res = s
+        .store
+        .enterprises(&q.filter(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+        .await?;
     Ok(EnterpriseListPage {
         layout: layout(&s, Some(&u), "enterprises"),
         query_string: q.query_string(),
@@ -336,8 +382,15 @@ async fn enterprise_list(State(s): State<AppState>, u: PageUser, Query(q): Query
             .iter()
             .map(|a| (a.code.clone(), views::area_path(&s.reference, &a.code)))
             .collect(),
-        sizes: SizeClass::ALL.iter().map(|c| c.label().to_owned()).collect(),
-        items: res.items.iter().map(|e| views::enterprise_view(&s.reference, e)).collect(),
+        sizes: SizeClass::ALL
+            .iter()
+            .map(|c| c.label().to_owned())
+            .collect(),
+        items: res
+            .items
+            .iter()
+            .map(|e| views::enterprise_view(&s.reference, e))
+            .collect(),
         total: res.total,
         page,
         pages: ((res.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
@@ -355,7 +408,10 @@ fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
             ),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}", session::urlencode(filename)),
+                format!(
+                    "attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}",
+                    session::urlencode(filename)
+                ),
             ),
         ],
         bytes,
@@ -365,7 +421,11 @@ fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
 
 /// The registry in the import layout, so the file can be edited and
 /// imported back.
-async fn enterprise_export(State(s): State<AppState>, u: PageUser, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+async fn enterprise_export(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
     if !u.p.can_browse_registry() {
         return Err(PageError::forbidden());
     }
@@ -379,7 +439,10 @@ async fn enterprise_export(State(s): State<AppState>, u: PageUser, Query(q): Que
                 e.name.clone(),
                 e.legal_rep.clone(),
                 e.founded.map(|d| d.to_string()).unwrap_or_default(),
-                s.reference.area(&e.area).map(|a| a.name.clone()).unwrap_or_else(|| e.area.clone()),
+                s.reference
+                    .area(&e.area)
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| e.area.clone()),
                 e.industry.clone(),
                 match (&e.size_class, &e.size_basis) {
                     (Some(c), Some(SizeBasis::Given)) => c.label().to_owned(),
@@ -393,9 +456,18 @@ async fn enterprise_export(State(s): State<AppState>, u: PageUser, Query(q): Que
     let bytes = table::write_xlsx("企业名录", &headers(ENTERPRISE_COLUMNS), &rows)
         .map_err(|e| PageError::bad_request(e.to_string()))?;
     s.store
-        .audit_event(&Actor::from(&u.p), "enterprise.export", "enterprise", &format!("{} 家", rows.len()), None)
+        .audit_event(
+            &Actor::from(&u.p),
+            "enterprise.export",
+            "enterprise",
+            &format!("{} 家", rows.len()),
+            None,
+        )
         .await?;
-    Ok(xlsx_response(bytes, &format!("企业名录-{}.xlsx", Local::now().format("%Y%m%d"))))
+    Ok(xlsx_response(
+        bytes,
+        &format!("企业名录-{}.xlsx", Local::now().format("%Y%m%d")),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -426,18 +498,35 @@ struct WorkbenchPage {
 
 impl WorkbenchPage {
     fn err(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
     }
 }
 
-async fn workbench_page(s: &AppState, u: &PageUser, form: IndicatorForm, errors: Vec<FieldError>, ok: Option<String>) -> Result<WorkbenchPage, PageError> {
+async fn workbench_page(
+    s: &AppState,
+    u: &PageUser,
+    form: IndicatorForm,
+    errors: Vec<FieldError>,
+    ok: Option<String>,
+) -> Result<WorkbenchPage, PageError> {
     let dept = u.p.department.clone().unwrap_or_default();
     let stats = s.store.registry_stats().await?;
     Ok(WorkbenchPage {
         layout: layout(s, Some(u), "workbench"),
         department: views::department_name(&s.reference, &dept),
-        shared: stats.by_source.iter().find(|(d, _)| *d == dept).map(|x| x.1).unwrap_or(0),
-        kinds: IndicatorKind::ALL.iter().map(|k| k.label().to_owned()).collect(),
+        shared: stats
+            .by_source
+            .iter()
+            .find(|(d, _)| *d == dept)
+            .map(|x| x.1)
+            .unwrap_or(0),
+        kinds: IndicatorKind::ALL
+            .iter()
+            .map(|k| k.label().to_owned())
+            .collect(),
         form,
         errors,
         ok,
@@ -452,10 +541,16 @@ async fn workbench(State(s): State<AppState>, u: PageUser) -> Result<Response, P
         year: (Local::now().year() - 1).to_string(),
         ..Default::default()
     };
-    Ok(workbench_page(&s, &u, form, vec![], None).await?.into_response())
+    Ok(workbench_page(&s, &u, form, vec![], None)
+        .await?
+        .into_response())
 }
 
-async fn workbench_submit(State(s): State<AppState>, u: PageUser, Form(f): Form<IndicatorForm>) -> Result<Response, PageError> {
+async fn workbench_submit(
+    State(s): State<AppState>,
+    u: PageUser,
+    Form(f): Form<IndicatorForm>,
+) -> Result<Response, PageError> {
     if !u.p.can_use_workbench() {
         return Err(PageError::forbidden());
     }
@@ -483,7 +578,10 @@ async fn workbench_submit(State(s): State<AppState>, u: PageUser, Form(f): Form<
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let actor = Actor::from(&u.p);
-    let out = s.store.add_indicators(std::slice::from_ref(&n), &actor, Utc::now()).await?;
+    let out = s
+        .store
+        .add_indicators(std::slice::from_ref(&n), &actor, Utc::now())
+        .await?;
     if matches!(e.size_basis, Some(SizeBasis::Computed(_)) | None) {
         e.size_class = None;
         let inds = s.store.indicators(&n.uscc).await?;
@@ -491,7 +589,13 @@ async fn workbench_submit(State(s): State<AppState>, u: PageUser, Form(f): Form<
         s.store.upsert_enterprise(&e, &actor).await?;
     }
     let msg = if out.first() == Some(&zhengqi_store::IndicatorOutcome::Added) {
-        format!("已提交：{} {}年{} {}", e.name, n.year, n.kind.label(), n.kind.format_value(n.value))
+        format!(
+            "已提交：{} {}年{} {}",
+            e.name,
+            n.year,
+            n.kind.label(),
+            n.kind.format_value(n.value)
+        )
     } else {
         "该数据与本部门最近一次提交相同，未重复保存".to_owned()
     };
@@ -499,7 +603,9 @@ async fn workbench_submit(State(s): State<AppState>, u: PageUser, Form(f): Form<
         year: f.year,
         ..Default::default()
     };
-    Ok(workbench_page(&s, &u, form, vec![], Some(msg)).await?.into_response())
+    Ok(workbench_page(&s, &u, form, vec![], Some(msg))
+        .await?
+        .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -520,13 +626,30 @@ async fn overview(State(s): State<AppState>, u: PageUser) -> Result<Response, Pa
     let rd = &s.reference;
     Ok(OverviewPage {
         layout: layout(&s, Some(&u), "overview"),
-        by_area: stats.by_area.iter().map(|(c, n)| (views::area_path(rd, c), *n)).collect(),
+        by_area: stats
+            .by_area
+            .iter()
+            .map(|(c, n)| (views::area_path(rd, c), *n))
+            .collect(),
         by_size: stats
             .by_size
             .iter()
-            .map(|(c, n)| (if c.is_empty() { "未划型".to_owned() } else { c.clone() }, *n))
+            .map(|(c, n)| {
+                (
+                    if c.is_empty() {
+                        "未划型".to_owned()
+                    } else {
+                        c.clone()
+                    },
+                    *n,
+                )
+            })
             .collect(),
-        by_source: stats.by_source.iter().map(|(c, n)| (views::department_name(rd, c), *n)).collect(),
+        by_source: stats
+            .by_source
+            .iter()
+            .map(|(c, n)| (views::department_name(rd, c), *n))
+            .collect(),
         stats,
     }
     .into_response())
@@ -557,11 +680,15 @@ impl AuditQuery {
         }
     }
     fn query_string(&self) -> String {
-        [("actor", &self.actor), ("action", &self.action), ("target_id", &self.target_id)]
-            .iter()
-            .map(|(k, v)| format!("{k}={}", session::urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("target_id", &self.target_id),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", session::urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
     }
 }
 
@@ -580,9 +707,15 @@ fn audit_rows(items: Vec<zhengqi_store::AuditEntry>) -> Vec<AuditRow> {
     items
         .into_iter()
         .map(|e| AuditRow {
-            at: e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string(),
+            at: e
+                .at
+                .with_timezone(&Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
             actor: e.actor_name,
-            role: Role::parse(&e.actor_role).map(|r| r.label().to_owned()).unwrap_or(e.actor_role),
+            role: Role::parse(&e.actor_role)
+                .map(|r| r.label().to_owned())
+                .unwrap_or(e.actor_role),
             action: e.action,
             target: format!("{} {}", e.target_type, e.target_id),
             before: j(e.before),
@@ -603,12 +736,19 @@ struct AuditPage {
     pages: i64,
 }
 
-async fn audit_page(State(s): State<AppState>, u: PageUser, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
+async fn audit_page(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, PageError> {
     if !u.p.can_read_audit() {
         return Err(PageError::forbidden());
     }
     let page = q.page.trim().parse::<i64>().unwrap_or(1).max(1);
-    let (items, total) = s.store.audit_entries(&q.filter(PAGE_SIZE, (page - 1) * PAGE_SIZE)).await?;
+    let (items, total) = s
+        .store
+        .audit_entries(&q.filter(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+        .await?;
     Ok(AuditPage {
         layout: layout(&s, Some(&u), "audit"),
         query_string: q.query_string(),
@@ -621,7 +761,11 @@ async fn audit_page(State(s): State<AppState>, u: PageUser, Query(q): Query<Audi
     .into_response())
 }
 
-async fn audit_export(State(s): State<AppState>, u: PageUser, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
+async fn audit_export(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, PageError> {
     if !u.p.can_read_audit() {
         return Err(PageError::forbidden());
     }
@@ -630,9 +774,16 @@ async fn audit_export(State(s): State<AppState>, u: PageUser, Query(q): Query<Au
         .into_iter()
         .map(|r| vec![r.at, r.actor, r.role, r.action, r.target, r.before, r.after])
         .collect();
-    let bytes = table::write_xlsx("审计日志", &["时间", "操作人", "角色", "操作", "对象", "变更前", "变更后"], &rows)
-        .map_err(|e| PageError::bad_request(e.to_string()))?;
-    Ok(xlsx_response(bytes, &format!("审计日志-{}.xlsx", Local::now().format("%Y%m%d"))))
+    let bytes = table::write_xlsx(
+        "审计日志",
+        &["时间", "操作人", "角色", "操作", "对象", "变更前", "变更后"],
+        &rows,
+    )
+    .map_err(|e| PageError::bad_request(e.to_string()))?;
+    Ok(xlsx_response(
+        bytes,
+        &format!("审计日志-{}.xlsx", Local::now().format("%Y%m%d")),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -676,7 +827,10 @@ struct AccountsPage {
 
 impl AccountsPage {
     fn err(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
     }
 }
 
@@ -708,8 +862,16 @@ async fn accounts_view(
     Ok(AccountsPage {
         layout: layout(s, Some(u), "accounts"),
         accounts,
-        roles: Role::ALL.iter().map(|r| (r.key().to_owned(), r.label().to_owned())).collect(),
-        departments: s.reference.departments.iter().map(|d| (d.code.clone(), d.name.clone())).collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.key().to_owned(), r.label().to_owned()))
+            .collect(),
+        departments: s
+            .reference
+            .departments
+            .iter()
+            .map(|d| (d.code.clone(), d.name.clone()))
+            .collect(),
         form,
         errors,
         ok,
@@ -725,7 +887,9 @@ async fn accounts_page(State(s): State<AppState>, u: PageUser) -> Result<Respons
         role: "enterprise".into(),
         ..Default::default()
     };
-    Ok(accounts_view(&s, &u, form, vec![], None, None).await?.into_response())
+    Ok(accounts_view(&s, &u, form, vec![], None, None)
+        .await?
+        .into_response())
 }
 
 /// Maps a store message to the form field it concerns, so it shows beside
@@ -746,7 +910,11 @@ fn account_field(msg: &str) -> &'static str {
     }
 }
 
-async fn accounts_create(State(s): State<AppState>, u: PageUser, Form(f): Form<AccountForm>) -> Result<Response, PageError> {
+async fn accounts_create(
+    State(s): State<AppState>,
+    u: PageUser,
+    Form(f): Form<AccountForm>,
+) -> Result<Response, PageError> {
     if !u.p.can_manage_accounts() {
         return Err(PageError::forbidden());
     }
@@ -762,22 +930,39 @@ async fn accounts_create(State(s): State<AppState>, u: PageUser, Form(f): Form<A
         department: Some(f.department.clone()),
     };
     let result = match parse_account(&s, &input) {
-        Ok(new) => s.store.create_account(&new, &Actor::from(&u.p)).await.map_err(|e| match e {
-            StoreError::Invalid(m) | StoreError::Conflict(m) => Ok(m),
-            other => Err(other),
-        }),
+        Ok(new) => s
+            .store
+            .create_account(&new, &Actor::from(&u.p))
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(m) | StoreError::Conflict(m) => Ok(m),
+                other => Err(other),
+            }),
         Err(e) => Err(Ok(e.message)),
     };
     match result {
         Ok(a) => {
             let msg = format!("已创建账号 {}（{}）", a.username, a.role.label());
-            Ok(accounts_view(&s, &u, AccountForm { role: f.role, ..Default::default() }, vec![], Some(msg), None)
-                .await?
-                .into_response())
+            Ok(accounts_view(
+                &s,
+                &u,
+                AccountForm {
+                    role: f.role,
+                    ..Default::default()
+                },
+                vec![],
+                Some(msg),
+                None,
+            )
+            .await?
+            .into_response())
         }
         Err(Ok(msg)) => {
             let errs = vec![FieldError::new(account_field(&msg), msg)];
-            let form = AccountForm { password: String::new(), ..f };
+            let form = AccountForm {
+                password: String::new(),
+                ..f
+            };
             let page = accounts_view(&s, &u, form, errs, None, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -807,14 +992,39 @@ async fn accounts_toggle(
     }
     let active = f.active == "1";
     if !active && username == u.p.username {
-        let page = accounts_view(&s, &u, AccountForm::default(), vec![], None, Some("不能停用自己的账号".into())).await?;
+        let page = accounts_view(
+            &s,
+            &u,
+            AccountForm::default(),
+            vec![],
+            None,
+            Some("不能停用自己的账号".into()),
+        )
+        .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let a = s.store.set_account_active(&username, active, &Actor::from(&u.p)).await?;
-    let msg = format!("账号 {} 已{}", a.username, if a.active { "启用" } else { "停用" });
-    Ok(accounts_view(&s, &u, AccountForm { role: "enterprise".into(), ..Default::default() }, vec![], Some(msg), None)
-        .await?
-        .into_response())
+    let a = s
+        .store
+        .set_account_active(&username, active, &Actor::from(&u.p))
+        .await?;
+    let msg = format!(
+        "账号 {} 已{}",
+        a.username,
+        if a.active { "启用" } else { "停用" }
+    );
+    Ok(accounts_view(
+        &s,
+        &u,
+        AccountForm {
+            role: "enterprise".into(),
+            ..Default::default()
+        },
+        vec![],
+        Some(msg),
+        None,
+    )
+    .await?
+    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -833,10 +1043,21 @@ async fn reference_page(State(s): State<AppState>, u: PageUser) -> Result<Respon
     let rd = &s.reference;
     // Depth-first walk so children follow their parent.
     let mut areas = Vec::new();
-    let mut stack: Vec<(usize, &zhengqi_domain::reference::Area)> =
-        rd.areas.iter().filter(|a| a.parent.is_none()).rev().map(|a| (0, a)).collect();
+    let mut stack: Vec<(usize, &zhengqi_domain::reference::Area)> = rd
+        .areas
+        .iter()
+        .filter(|a| a.parent.is_none())
+        .rev()
+        .map(|a| (0, a))
+        .collect();
     while let Some((depth, a)) = stack.pop() {
-        areas.push((depth.min(4), a.name.clone(), a.code.clone(), a.kind.label(), a.aliases.join("、")));
+        areas.push((
+            depth.min(4),
+            a.name.clone(),
+            a.code.clone(),
+            a.kind.label(),
+            a.aliases.join("、"),
+        ));
         for c in rd.area_children(&a.code).into_iter().rev() {
             stack.push((depth + 1, c));
         }
@@ -847,9 +1068,21 @@ async fn reference_page(State(s): State<AppState>, u: PageUser) -> Result<Respon
         departments: rd
             .departments
             .iter()
-            .map(|d| (d.code.clone(), d.name.clone(), d.level.label(), views::area_path(rd, &d.area), d.aliases.join("、")))
+            .map(|d| {
+                (
+                    d.code.clone(),
+                    d.name.clone(),
+                    d.level.label(),
+                    views::area_path(rd, &d.area),
+                    d.aliases.join("、"),
+                )
+            })
             .collect(),
-        industries: rd.industries.iter().map(|i| (i.code.clone(), i.name.clone(), i.section.clone())).collect(),
+        industries: rd
+            .industries
+            .iter()
+            .map(|i| (i.code.clone(), i.name.clone(), i.section.clone()))
+            .collect(),
     }
     .into_response())
 }

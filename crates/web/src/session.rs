@@ -30,7 +30,11 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
     format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
-        if state.config.secure_cookies { "; Secure" } else { "" }
+        if state.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
     )
 }
 
@@ -121,6 +125,8 @@ impl FromRequestParts<AppState> for MaybePageUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        Ok(MaybePageUser(PageUser::from_request_parts(parts, state).await.ok()))
+        Ok(MaybePageUser(
+            PageUser::from_request_parts(parts, state).await.ok(),
+        ))
     }
 }

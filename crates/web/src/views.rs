@@ -59,7 +59,11 @@ pub fn today() -> NaiveDate {
 }
 
 pub fn area_path(rd: &ReferenceData, code: &str) -> String {
-    let mut names: Vec<&str> = rd.area_ancestors(code).iter().map(|a| a.name.as_str()).collect();
+    let mut names: Vec<&str> = rd
+        .area_ancestors(code)
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
     names.reverse();
     if names.is_empty() {
         code.to_owned()
@@ -69,7 +73,9 @@ pub fn area_path(rd: &ReferenceData, code: &str) -> String {
 }
 
 pub fn department_name(rd: &ReferenceData, code: &str) -> String {
-    rd.department(code).map(|d| d.name.clone()).unwrap_or_else(|| code.to_owned())
+    rd.department(code)
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| code.to_owned())
 }
 
 pub fn enterprise_view(rd: &ReferenceData, e: &Enterprise) -> EnterpriseView {
@@ -82,7 +88,10 @@ pub fn enterprise_view(rd: &ReferenceData, e: &Enterprise) -> EnterpriseView {
         area_code: e.area.clone(),
         area_path: area_path(rd, &e.area),
         industry_code: e.industry.clone(),
-        industry_name: rd.industry(&e.industry).map(|i| i.name.clone()).unwrap_or_default(),
+        industry_name: rd
+            .industry(&e.industry)
+            .map(|i| i.name.clone())
+            .unwrap_or_default(),
         size_class: e.size_class.map(|c| c.label().to_owned()),
         size_rule: e.size_basis.as_ref().map(|b| match b {
             SizeBasis::Given => "由数据来源申报".to_owned(),
