@@ -9,7 +9,12 @@
 
 mod audit;
 mod enterprises;
+mod policies;
 mod reference;
+pub use policies::{
+    NewTask, PolicyImportOutcome, PolicyRecord, PolicySummary, PolicyTask, PolicyVersion,
+    STATUSES as POLICY_STATUSES, status_label as policy_status_label,
+};
 pub use reference::ReferenceDocs;
 pub mod testing;
 mod users;
