@@ -446,3 +446,79 @@ impl Store {
             .collect()
     }
 }
+
+impl PolicyRecord {
+    /// Builds the stored form of a parsed document. The key is the 发文字号
+    /// when the record has one, else `fallback_key` (e.g. the file name), so
+    /// re-importing a corrected file makes a new version of the same policy.
+    pub fn from_parsed(
+        p: &zhengqi_domain::policy::ParsedPolicy,
+        raw_text: String,
+        fallback_key: &str,
+        rd: &zhengqi_domain::reference::ReferenceData,
+    ) -> PolicyRecord {
+        let tag = |k: &str| {
+            p.tags
+                .get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let doc_number = tag("发文字号").unwrap_or_default();
+        let issuer_text = tag("发文单位").unwrap_or_default();
+        let issuer = rd
+            .department_by_name(&issuer_text)
+            .map(|d| d.code.clone())
+            .unwrap_or(issuer_text);
+        let mut departments: Vec<String> = Vec::new();
+        if rd.department(&issuer).is_some() {
+            departments.push(issuer.clone());
+        }
+        for a in &p.articles {
+            for c in &a.lead_unit_codes {
+                if !departments.contains(c) {
+                    departments.push(c.clone());
+                }
+            }
+        }
+        PolicyRecord {
+            key: if doc_number.is_empty() {
+                fallback_key.to_owned()
+            } else {
+                doc_number.clone()
+            },
+            title: p.title.clone(),
+            title_derived: p.title_derived,
+            issuer,
+            doc_number,
+            published_on: tag("发布日期").and_then(|d| zhengqi_domain::enterprise::parse_date(&d)),
+            policy_type: tag("政策类型").unwrap_or_default(),
+            valid_until: p.valid_until,
+            sizes: p
+                .enterprise_sizes
+                .iter()
+                .map(|s| s.label().to_owned())
+                .collect(),
+            areas: p.area_codes(),
+            departments,
+            content_hash: p.content_hash.clone(),
+            raw_text,
+            parsed: zhengqi_domain::policy::to_json(p),
+            tasks: p
+                .articles
+                .iter()
+                .filter(|a| !a.lead_units.is_empty() || !a.unknown_lead_units.is_empty())
+                .map(|a| NewTask {
+                    article: i64::from(a.number),
+                    title: a.heading.clone(),
+                    lead_units: a
+                        .lead_units
+                        .iter()
+                        .chain(&a.unknown_lead_units)
+                        .cloned()
+                        .collect(),
+                    departments: a.lead_unit_codes.clone(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -59,6 +59,7 @@ impl Modify for BearerAuth {
         (name = "auth", description = "登录与会话"),
         (name = "enterprises", description = "企业库与指标"),
         (name = "reference", description = "参考数据：区域、部门、行业"),
+        (name = "policies", description = "政策库“一张清单”：检索与详情"),
         (name = "admin", description = "账号与审计"),
         (name = "tools", description = "校验与划型工具"),
     )
@@ -78,6 +79,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(industries))
         .routes(routes!(audit))
         .routes(routes!(list_accounts, create_account))
+        .routes(routes!(crate::policies::api_search))
+        .routes(routes!(crate::policies::api_policy))
         .routes(routes!(check_uscc))
         .routes(routes!(classify))
         .split_for_parts();

@@ -5,6 +5,7 @@
 mod api;
 mod error;
 mod pages;
+mod policies;
 mod session;
 mod views;
 
@@ -17,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use zhengqi_domain::reference::ReferenceData;
+use zhengqi_search::{PolicyDoc, SearchIndex};
 use zhengqi_store::Store;
 
 pub use api::ApiDoc;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub(crate) store: Store,
     pub(crate) reference: Arc<ReferenceData>,
     pub(crate) config: Arc<WebConfig>,
+    pub(crate) search: Arc<SearchIndex>,
+    search_loaded: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl AppState {
@@ -41,7 +45,50 @@ impl AppState {
             store,
             reference: Arc::new(reference),
             config: Arc::new(config),
+            // Creating an empty in-memory index only fails on allocation.
+            search: Arc::new(SearchIndex::new().expect("in-memory search index")),
+            search_loaded: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// Builds the policy search index from the database on first use.
+    pub async fn ensure_policy_index(&self) -> Result<(), error::ApiError> {
+        self.search_loaded
+            .get_or_try_init(|| async { self.reindex_policies().await.map(|_| ()) })
+            .await?;
+        Ok(())
+    }
+
+    /// Rebuilds the search entries of every policy from the database;
+    /// returns how many were indexed.
+    pub async fn reindex_policies(&self) -> Result<usize, error::ApiError> {
+        let policies = self.store.policies().await?;
+        let texts: std::collections::HashMap<i64, String> =
+            self.store.policy_texts().await?.into_iter().collect();
+        let today = views::today();
+        let docs: Vec<PolicyDoc> = policies
+            .iter()
+            .map(|p| PolicyDoc {
+                id: p.id,
+                title: p.title.clone(),
+                body: texts.get(&p.id).cloned().unwrap_or_default(),
+                sizes: p.sizes.clone(),
+                areas: p.areas.clone(),
+                departments: p.departments.clone(),
+                policy_type: p.policy_type.clone(),
+                status: p.effective_status(today).to_owned(),
+                valid_until: p.valid_until,
+            })
+            .collect();
+        self.search.upsert(&docs).map_err(|e| {
+            tracing::error!(error = %e, "indexing failed");
+            error::ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "检索索引重建失败",
+            )
+        })?;
+        Ok(docs.len())
     }
 }
 
@@ -90,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.css", get(css))
         .nest("/api/v1", api::router())
         .merge(pages::router())
+        .merge(policies::router())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -62,7 +62,7 @@ pub struct Layout {
     pub active: &'static str,
 }
 
-fn layout(s: &AppState, u: Option<&PageUser>, active: &'static str) -> Layout {
+pub(crate) fn layout(s: &AppState, u: Option<&PageUser>, active: &'static str) -> Layout {
     Layout {
         user: u.map(|u| UserBadge {
             display_name: u.p.display_name.clone(),
@@ -399,7 +399,7 @@ async fn enterprise_list(
     .into_response())
 }
 
-fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
+pub(crate) fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
     (
         [
             (
