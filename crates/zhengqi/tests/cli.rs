@@ -1,0 +1,679 @@
+//! End-to-end tests of the command line: each test runs the real binary
+//! against its own SQLite database in a fresh temporary directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use zhengqi_domain::table::{self, Format, Table};
+use zhengqi_domain::uscc::Uscc;
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zhengqi-cli-{tag}-{}-{nanos}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn data_dir(&self) -> String {
+        self.0.join("data").to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zhengqi"));
+    // The tests must never touch a developer's or CI's real database.
+    c.env_remove("DATABASE_URL")
+        .env_remove("ZHENGQI_PASSWORD")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn finish(c: &mut Command) -> Out {
+    let o = c.output().expect("run zhengqi");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn run(args: &[&str]) -> Out {
+    finish(command().args(args))
+}
+
+/// Runs a database command against the test directory's database.
+fn run_db(dir: &TempDir, args: &[&str]) -> Out {
+    let data = dir.data_dir();
+    finish(command().args(args).args(["--data-dir", &data]))
+}
+
+/// A valid code distinct per `n`.
+fn code(n: u32) -> String {
+    Uscc::from_body(&format!("91440402MA5{n:06}"))
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+fn write(dir: &TempDir, name: &str, text: &str) -> String {
+    let p = dir.path(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn read_table(path: &Path) -> Table {
+    let bytes = std::fs::read(path).unwrap();
+    table::read(&bytes, Format::from_name(&path.to_string_lossy()).unwrap()).unwrap()
+}
+
+/// The row of the table whose first cell is `uscc`, by header name.
+fn cell(t: &Table, uscc: &str, header: &str) -> String {
+    let col = t.column(&[header]).unwrap();
+    let row = t.rows.iter().find(|r| r.cells[0] == uscc).unwrap();
+    row.cells.get(col).cloned().unwrap_or_default()
+}
+
+#[test]
+fn check_uscc_reports_each_code() {
+    let ok = run(&["check", "uscc", "91440400192548256N"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.stdout.trim(), "91440400192548256N  有效");
+
+    let mixed = run(&[
+        "check",
+        "uscc",
+        "91440400192548256N",
+        "91440400192548256X",
+        "123",
+    ]);
+    assert_eq!(mixed.code, 1);
+    let lines: Vec<&str> = mixed.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", mixed.stdout);
+    assert!(
+        lines[1].starts_with("91440400192548256X  无效："),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].contains("应为“N”"), "{}", lines[1]);
+    assert!(lines[2].contains("18位"), "{}", lines[2]);
+
+    // Lower case and surrounding spaces are tolerated.
+    assert_eq!(run(&["check", "uscc", " 91440400192548256n "]).code, 0);
+}
+
+#[test]
+fn classify_examples() {
+    let small = run(&[
+        "classify",
+        "--industry",
+        "39",
+        "--employees",
+        "250",
+        "--revenue",
+        "1850万",
+    ]);
+    assert_eq!(small.code, 0, "{}", small.stderr);
+    let lines: Vec<&str> = small.stdout.lines().collect();
+    assert_eq!(lines[0], "小型");
+    assert!(
+        lines[1].contains("工业") && lines[1].contains("250人"),
+        "{}",
+        lines[1]
+    );
+
+    let micro = run(&[
+        "classify",
+        "--industry",
+        "65",
+        "--employees",
+        "5",
+        "--revenue",
+        "30万",
+    ]);
+    assert_eq!(micro.code, 0, "{}", micro.stderr);
+    assert_eq!(micro.stdout.lines().next(), Some("微型"));
+
+    let large = run(&[
+        "classify",
+        "--industry",
+        "C38",
+        "--employees",
+        "70000",
+        "--revenue",
+        "1900亿",
+    ]);
+    assert_eq!(
+        large.stdout.lines().next(),
+        Some("大型"),
+        "{}",
+        large.stderr
+    );
+
+    let bad = run(&[
+        "classify",
+        "--industry",
+        "39",
+        "--employees",
+        "250",
+        "--revenue",
+        "很多",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("金额“很多”无法识别"), "{}", bad.stderr);
+
+    let bad_industry = run(&[
+        "classify",
+        "--industry",
+        "99",
+        "--employees",
+        "5",
+        "--revenue",
+        "3万",
+    ]);
+    assert_eq!(bad_industry.code, 2);
+    assert!(
+        bad_industry.stderr.contains("行业代码“99”"),
+        "{}",
+        bad_industry.stderr
+    );
+
+    let missing = run(&["classify", "--industry", "72", "--employees", "50"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("资产总额"), "{}", missing.stderr);
+
+    let bad_employees = run(&[
+        "classify",
+        "--industry",
+        "39",
+        "--employees",
+        "很多",
+        "--revenue",
+        "1万",
+    ]);
+    assert_eq!(bad_employees.code, 2);
+    assert!(
+        bad_employees.stderr.contains("从业人员"),
+        "{}",
+        bad_employees.stderr
+    );
+}
+
+#[test]
+fn command_line_errors_are_in_chinese() {
+    let o = run(&["frobnicate"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("不认识的命令"), "{}", o.stderr);
+    let help = run(&["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("用法") && help.stdout.contains("显示帮助"));
+}
+
+fn enterprise_csv() -> String {
+    format!(
+        "统一社会信用代码,企业名称,法定代表人,成立日期,所在区域,行业代码,企业规模,标签,资质\n\
+         {c1},珠海甲电子科技有限公司,张三,2015-06-01,香洲区,39,,专精特新,高新技术企业:2023-01-01:2025-12-31\n\
+         {c2},珠海乙软件技术有限公司,李四,2020-03-15,保税区,65,小型,,\n\
+         91440400192548256X,珠海丙公司,王五,2018-01-01,香洲区,39,,,\n\
+         {c3},珠海丁贸易有限公司,赵六,2019/07/01,横琴,F51,,链主企业、规上企业,\n\
+         {c4},珠海戊公司,钱七,2019-01-01,火星区,99,,,\n",
+        c1 = code(1),
+        c2 = code(2),
+        c3 = code(3),
+        c4 = code(4),
+    )
+}
+
+fn indicator_csv() -> String {
+    format!(
+        "统一社会信用代码,年度,指标,数值,来源部门\n\
+         {c1},2025,从业人员,250,市人力资源社会保障局\n\
+         {c1},2025,营业收入,1850万,市税务局\n\
+         {c1},2024,营业收入,\"1,500万元\",SSWJ\n\
+         {c2},2025,从业人员,很多,市人力资源社会保障局\n\
+         {c9},2025,营业收入,100万,市税务局\n",
+        c1 = code(1),
+        c2 = code(2),
+        c9 = code(9),
+    )
+}
+
+#[test]
+fn enterprise_import_keeps_good_rows_and_reports_bad_ones() {
+    let dir = TempDir::new("import");
+    let csv = write(&dir, "企业.csv", &enterprise_csv());
+
+    let first = run_db(&dir, &["enterprise", "import", &csv]);
+    assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first
+            .stdout
+            .contains("企业名录：共 5 行，新增 3，更新 0，未变 0，错误 2"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stderr.contains("第4行：统一社会信用代码："),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains("应为“"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("第6行：所在区域："),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("第6行：行业代码："),
+        "{}",
+        first.stderr
+    );
+    assert!(!first.stderr.contains("第2行"), "{}", first.stderr);
+
+    // Importing the same file again changes nothing.
+    let again = run_db(&dir, &["enterprise", "import", &csv]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again
+            .stdout
+            .contains("企业名录：共 5 行，新增 0，更新 0，未变 3，错误 2"),
+        "{}",
+        again.stdout
+    );
+
+    // The good rows are stored as given.
+    let out = dir.path("导出.xlsx");
+    let export = run_db(&dir, &["enterprise", "export", &out.to_string_lossy()]);
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    let t = read_table(&out);
+    assert_eq!(t.rows.len(), 3);
+    assert_eq!(cell(&t, &code(1), "所在区域"), "香洲区");
+    assert_eq!(cell(&t, &code(1), "标签"), "专精特新");
+    assert_eq!(
+        cell(&t, &code(1), "资质"),
+        "高新技术企业:2023-01-01:2025-12-31"
+    );
+    assert_eq!(cell(&t, &code(2), "企业规模"), "小型");
+    assert_eq!(cell(&t, &code(3), "成立日期"), "2019-07-01");
+    assert_eq!(cell(&t, &code(3), "行业代码"), "51");
+    assert_eq!(cell(&t, &code(3), "标签"), "链主企业、规上企业");
+}
+
+#[test]
+fn duplicate_rows_in_one_file_are_rejected() {
+    let dir = TempDir::new("dup");
+    let c = code(7);
+    let csv = write(
+        &dir,
+        "dup.csv",
+        &format!(
+            "统一社会信用代码,企业名称,所在区域,行业代码\n{c},珠海甲公司,香洲区,39\n{c},珠海乙公司,香洲区,39\n"
+        ),
+    );
+    let o = run_db(&dir, &["enterprise", "import", &csv]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stdout.contains("新增 0") && o.stdout.contains("错误 2"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stderr.contains("第2行") && o.stderr.contains("第3行"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn unreadable_files_exit_with_2() {
+    let dir = TempDir::new("unreadable");
+    let missing = dir.path("nope.csv");
+    let o = run_db(&dir, &["enterprise", "import", &missing.to_string_lossy()]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("无法读取文件"), "{}", o.stderr);
+
+    let txt = write(&dir, "a.txt", "x");
+    let o = run_db(&dir, &["enterprise", "import", &txt]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains(".csv"), "{}", o.stderr);
+
+    let wrong = write(&dir, "wrong.csv", "名字,地址\n甲,乙\n");
+    let o = run_db(&dir, &["enterprise", "import", &wrong]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("统一社会信用代码"), "{}", o.stderr);
+
+    let broken = write(&dir, "broken.xlsx", "not a zip");
+    let o = run_db(&dir, &["enterprise", "import", &broken]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("xlsx"), "{}", o.stderr);
+}
+
+#[test]
+fn indicator_import_adds_figures_and_recomputes_size() {
+    let dir = TempDir::new("indicators");
+    let ent = write(&dir, "企业.csv", &enterprise_csv());
+    run_db(&dir, &["enterprise", "import", &ent]);
+    let ind = write(&dir, "指标.csv", &indicator_csv());
+
+    let first = run_db(&dir, &["enterprise", "import", &ind]);
+    assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first
+            .stdout
+            .contains("企业指标：共 5 行，新增 3，未变 0，错误 2"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("重新判定规模：1 家"),
+        "{}",
+        first.stdout
+    );
+    assert!(first.stderr.contains("第5行：数值："), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("第6行：统一社会信用代码："),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains("尚未登记"), "{}", first.stderr);
+
+    let again = run_db(&dir, &["enterprise", "import", &ind]);
+    assert!(
+        again
+            .stdout
+            .contains("企业指标：共 5 行，新增 0，未变 3，错误 2"),
+        "{}",
+        again.stdout
+    );
+
+    // 250 people and 1,850万元 in industry 39 is 小型, computed from 2025.
+    let out = dir.path("e.xlsx");
+    run_db(&dir, &["enterprise", "export", &out.to_string_lossy()]);
+    let t = read_table(&out);
+    assert_eq!(cell(&t, &code(1), "企业规模"), "小型");
+    // The declared size of the other enterprise is untouched.
+    assert_eq!(cell(&t, &code(2), "企业规模"), "小型");
+}
+
+#[test]
+fn xlsx_export_imports_back_unchanged() {
+    let dir = TempDir::new("roundtrip");
+    let ent = write(&dir, "企业.csv", &enterprise_csv());
+    run_db(&dir, &["enterprise", "import", &ent]);
+    let ind = write(&dir, "指标.csv", &indicator_csv());
+    run_db(&dir, &["enterprise", "import", &ind]);
+    // A correction: the latest figure wins, the old one stays as history.
+    let fix = write(
+        &dir,
+        "更正.csv",
+        &format!(
+            "统一社会信用代码,年度,指标,数值,来源部门\n{},2025,营业收入,1900万,市税务局\n",
+            code(1)
+        ),
+    );
+    let o = run_db(&dir, &["enterprise", "import", &fix]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("新增 1"), "{}", o.stdout);
+
+    let e_out = dir.path("企业.xlsx");
+    let i_out = dir.path("指标.xlsx");
+    let export = run_db(
+        &dir,
+        &[
+            "enterprise",
+            "export",
+            &e_out.to_string_lossy(),
+            "--indicators",
+            &i_out.to_string_lossy(),
+        ],
+    );
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    assert!(export.stdout.contains("3 家企业"), "{}", export.stdout);
+
+    let t = read_table(&e_out);
+    assert_eq!(
+        t.headers,
+        vec![
+            "统一社会信用代码",
+            "企业名称",
+            "法定代表人",
+            "成立日期",
+            "所在区域",
+            "行业代码",
+            "企业规模",
+            "标签",
+            "资质"
+        ]
+    );
+    let inds = read_table(&i_out);
+    assert_eq!(inds.rows.len(), 4);
+    let status = inds.column(&["状态"]).unwrap();
+    let history: Vec<_> = inds
+        .rows
+        .iter()
+        .filter(|r| r.cells[status] == "历史")
+        .collect();
+    assert_eq!(history.len(), 1);
+    assert!(
+        history[0].cells.iter().any(|c| c == "1,850万元"),
+        "{history:?}"
+    );
+
+    let back = run_db(&dir, &["enterprise", "import", &e_out.to_string_lossy()]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    assert!(
+        back.stdout
+            .contains("企业名录：共 3 行，新增 0，更新 0，未变 3，错误 0"),
+        "{}",
+        back.stdout
+    );
+    let back = run_db(&dir, &["enterprise", "import", &i_out.to_string_lossy()]);
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    assert!(
+        back.stdout
+            .contains("企业指标：共 4 行，新增 0，未变 3，错误 0，跳过历史记录 1"),
+        "{}",
+        back.stdout
+    );
+
+    // An edited export updates just the edited row.
+    let mut rows: Vec<Vec<String>> = t.rows.iter().map(|r| r.cells.clone()).collect();
+    let name_col = t.column(&["企业名称"]).unwrap();
+    rows[0][name_col] = "珠海改名科技有限公司".to_owned();
+    let headers: Vec<&str> = t.headers.iter().map(String::as_str).collect();
+    let edited = dir.path("改.xlsx");
+    std::fs::write(
+        &edited,
+        table::write_xlsx("企业名录", &headers, &rows).unwrap(),
+    )
+    .unwrap();
+    let o = run_db(&dir, &["enterprise", "import", &edited.to_string_lossy()]);
+    assert!(o.stdout.contains("新增 0，更新 1，未变 2"), "{}", o.stdout);
+
+    // A fresh database accepts the export as well.
+    let fresh = TempDir::new("fresh");
+    let o = run_db(&fresh, &["enterprise", "import", &e_out.to_string_lossy()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("新增 3"), "{}", o.stdout);
+}
+
+#[test]
+fn accounts_are_created_and_listed() {
+    let dir = TempDir::new("accounts");
+    let ent = write(&dir, "企业.csv", &enterprise_csv());
+    run_db(&dir, &["enterprise", "import", &ent]);
+    let data = dir.data_dir();
+
+    let o = finish(
+        command()
+            .args([
+                "account",
+                "create",
+                "--username",
+                "Admin1",
+                "--name",
+                "管理员",
+            ])
+            .args(["--role", "admin", "--data-dir", &data])
+            .env("ZHENGQI_PASSWORD", "zhengqi2026"),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("已创建账号 admin1"), "{}", o.stdout);
+
+    // Password typed on stdin.
+    let mut child = command()
+        .args([
+            "account",
+            "create",
+            "--username",
+            "fgj",
+            "--name",
+            "发改局工作人员",
+        ])
+        .args([
+            "--role",
+            "staff",
+            "--department",
+            "市发展改革局",
+            "--data-dir",
+            &data,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"secret2026\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let o = finish(
+        command()
+            .args([
+                "account",
+                "create",
+                "--username",
+                "qiye",
+                "--name",
+                "经办人",
+            ])
+            .args([
+                "--role",
+                "enterprise",
+                "--enterprise",
+                &code(1),
+                "--data-dir",
+                &data,
+            ])
+            .env("ZHENGQI_PASSWORD", "zhengqi2026"),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+
+    let weak = finish(
+        command()
+            .args(["account", "create", "--username", "weak", "--name", "弱"])
+            .args(["--role", "admin", "--data-dir", &data])
+            .env("ZHENGQI_PASSWORD", "short"),
+    );
+    assert_ne!(weak.code, 0);
+    assert!(weak.stderr.contains("密码"), "{}", weak.stderr);
+
+    let bad_role = run_db(
+        &dir,
+        &[
+            "account",
+            "create",
+            "--username",
+            "x123",
+            "--name",
+            "某",
+            "--role",
+            "boss",
+        ],
+    );
+    assert_eq!(bad_role.code, 2);
+    assert!(
+        bad_role.stderr.contains("角色“boss”无效"),
+        "{}",
+        bad_role.stderr
+    );
+
+    let unbound = finish(
+        command()
+            .args(["account", "create", "--username", "qiye9", "--name", "某"])
+            .args(["--role", "enterprise", "--data-dir", &data])
+            .env("ZHENGQI_PASSWORD", "zhengqi2026"),
+    );
+    assert_ne!(unbound.code, 0);
+    assert!(
+        unbound.stderr.contains("企业用户必须绑定"),
+        "{}",
+        unbound.stderr
+    );
+
+    let list = run_db(&dir, &["account", "list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.contains("admin1"), "{}", list.stdout);
+    assert!(list.stdout.contains("市发展改革局"), "{}", list.stdout);
+    assert!(list.stdout.contains(&code(1)), "{}", list.stdout);
+    assert!(list.stdout.contains("共 3 个账号"), "{}", list.stdout);
+}
+
+#[test]
+fn reference_data_is_shown_and_loaded() {
+    let dir = TempDir::new("reference");
+    let show = run_db(&dir, &["reference", "show"]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(
+        show.stdout.starts_with("珠海市（440400）"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("保税区"), "{}", show.stdout);
+
+    let refdir = dir.path("ref");
+    std::fs::create_dir_all(&refdir).unwrap();
+    let load = run_db(&dir, &["reference", "load", &refdir.to_string_lossy()]);
+    assert_eq!(load.code, 0, "{}", load.stderr);
+    assert!(load.stdout.contains("使用内置默认"), "{}", load.stdout);
+    assert!(load.stdout.contains("区域 11 个"), "{}", load.stdout);
+
+    std::fs::write(refdir.join("areas.json"), "{\"areas\": 5}").unwrap();
+    let bad = run_db(&dir, &["reference", "load", &refdir.to_string_lossy()]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("参考数据无效"), "{}", bad.stderr);
+}
