@@ -41,6 +41,40 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: ReferenceCmd,
     },
+    /// 政策库：解析、导入、导出政策文件
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCmd {
+    /// 解析一份政策文件，以 JSON 输出结构化结果
+    Parse {
+        /// 政策文件（UTF-8 或 GB18030 文本）
+        #[arg(value_name = "文件", help_heading = "参数")]
+        file: PathBuf,
+    },
+    /// 导入政策文件或文件夹（内容相同则不变，内容变化则存为新版本）
+    Import {
+        /// 文件或文件夹（文件夹中的 .txt 文件）
+        #[arg(value_name = "路径", help_heading = "参数", required = true)]
+        paths: Vec<PathBuf>,
+        /// 导入后的状态：published（已发布，默认）或 draft（草稿）
+        #[arg(long, default_value = "published", value_name = "状态")]
+        status: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// 导出政策清单（xlsx，每项政策一行）
+    Export {
+        /// 输出文件（.xlsx）
+        #[arg(value_name = "文件", help_heading = "参数")]
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Where the database lives; `DATABASE_URL` overrides it.

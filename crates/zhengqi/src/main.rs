@@ -9,6 +9,7 @@ mod db;
 mod demo;
 mod export;
 mod import;
+mod policy;
 mod progress;
 mod refdata;
 mod serve;
@@ -17,7 +18,7 @@ mod text;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use cli::{AccountCmd, Cmd, EnterpriseCmd, ReferenceCmd};
+use cli::{AccountCmd, Cmd, EnterpriseCmd, PolicyCmd, ReferenceCmd};
 
 /// An error that carries its own exit code (2 = unusable input).
 #[derive(Debug)]
@@ -78,6 +79,9 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             what: cli::CheckCmd::Uscc { codes },
         } => return Ok(check::uscc(&codes)),
         Cmd::Classify(args) => return check::classify(&args),
+        Cmd::Policy {
+            cmd: PolicyCmd::Parse { file },
+        } => return policy::parse(&file),
         other => other,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -110,7 +114,13 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Reference {
                 cmd: ReferenceCmd::Show { db },
             } => refdata::show(&db).await,
-            Cmd::Check { .. } | Cmd::Classify(_) => Ok(ExitCode::SUCCESS),
+            Cmd::Policy {
+                cmd: PolicyCmd::Import { paths, status, db },
+            } => policy::import(&paths, &status, &db).await,
+            Cmd::Policy {
+                cmd: PolicyCmd::Export { file, db },
+            } => policy::export(&file, &db).await,
+            Cmd::Check { .. } | Cmd::Classify(_) | Cmd::Policy { .. } => Ok(ExitCode::SUCCESS),
         }
     })
 }

@@ -64,9 +64,10 @@ async fn prepare_demo(
     if store.count_enterprises().await? == 0 {
         eprintln!("数据库为空，正在生成演示数据…");
         let summary = demo::seed(store, rd).await?;
+        let policies = crate::policy::seed_demo(store, rd).await?;
         store.set_meta("demo", "1").await?;
         eprintln!(
-            "演示数据已生成：企业 {} 家，指标 {} 条。",
+            "演示数据已生成：企业 {} 家，指标 {} 条，政策 {policies} 项。",
             summary.enterprises, summary.indicators
         );
     }

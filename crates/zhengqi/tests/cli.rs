@@ -677,3 +677,108 @@ fn reference_data_is_shown_and_loaded() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("参考数据无效"), "{}", bad.stderr);
 }
+
+#[test]
+fn policy_parse_gives_the_seed_structure() {
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/policies/policy-000.txt"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_zhengqi"))
+        .args(["policy", "parse", seed])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["enterprise_sizes"],
+        serde_json::json!(["中型", "小型", "微型"])
+    );
+    assert_eq!(v["valid_until"], serde_json::Value::Null);
+    assert_eq!(v["articles"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        v["articles"][9]["lead_units"],
+        serde_json::json!(["市招商署", "市工业和信息化局", "市自然资源局"])
+    );
+    assert_eq!(
+        v["areas"][5]["members"],
+        serde_json::json!(["保税区", "万山区"])
+    );
+    assert!(
+        v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["article"] == 2 && t["kind"] == "percent" && t["value"] == 0.8)
+    );
+
+    let bad = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/policies/invalid/unknown-area.txt"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_zhengqi"))
+        .args(["policy", "parse", bad])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("火星区"));
+}
+
+#[test]
+fn policy_import_is_idempotent_and_versions_changes() {
+    let dir = std::env::temp_dir().join(format!("zq-policy-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    let seed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/policies/policy-000.txt"
+    ))
+    .unwrap();
+    std::fs::write(dir.join("in/ten.txt"), &seed).unwrap();
+    std::fs::write(
+        dir.join("in/bad.txt"),
+        "企业规模 | 中型 |\n适用区域 | 火星区 |\n一、内容。\n",
+    )
+    .unwrap();
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_zhengqi"))
+            .env_remove("DATABASE_URL")
+            .args(["policy", "import"])
+            .arg(dir.join("in"))
+            .arg("--data-dir")
+            .arg(dir.join("db"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run();
+    assert_eq!(
+        code,
+        Some(1),
+        "a bad file makes the run fail but keeps the good one"
+    );
+    assert!(
+        stdout.contains("新增 1") && stdout.contains("错误 1"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("火星区"), "{stderr}");
+    let (_, stdout, _) = run();
+    assert!(
+        stdout.contains("新增 0") && stdout.contains("未变 1"),
+        "{stdout}"
+    );
+    let mut changed = seed.clone();
+    changed.extend_from_slice("\n十一、补充条款。各区参照执行。（市财政局牵头）\n".as_bytes());
+    std::fs::write(dir.join("in/ten.txt"), &changed).unwrap();
+    let (_, stdout, _) = run();
+    assert!(stdout.contains("新版本 1"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
