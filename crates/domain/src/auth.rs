@@ -88,6 +88,11 @@ impl Principal {
         }
     }
 
+    /// Publishing, withdrawing and repealing policies is administrative.
+    pub fn can_manage_policies(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     pub fn can_read_audit(&self) -> bool {
         matches!(self.role, Role::Supervisor | Role::Admin)
     }

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/policies", get(list_page))
         .route("/policies/export.xlsx", get(export))
         .route("/policies/{id}", get(detail_page))
+        .route("/policies/{id}/status", axum::routing::post(set_status))
         .route("/tasks", get(tasks_page))
 }
 
@@ -367,6 +368,9 @@ struct DetailPage {
     target_count: usize,
     versions: Vec<(i64, String, String)>,
     warnings: Vec<String>,
+    can_manage: bool,
+    stored_status: String,
+    statuses: Vec<(String, String)>,
 }
 
 async fn detail_page(
@@ -434,6 +438,12 @@ async fn detail_page(
             p.policy_type.clone()
         },
         title_derived: p.title_derived,
+        can_manage: u.as_ref().is_some_and(|u| u.p.can_manage_policies()),
+        stored_status: p.status.clone(),
+        statuses: ["draft", "published", "repealed"]
+            .iter()
+            .map(|k| (k.to_string(), policy_status_label(k).to_owned()))
+            .collect(),
         tags: parsed.tags.into_iter().collect(),
         preamble: parsed.preamble,
         closing: mark(&parsed.closing, &needles(0)),
@@ -448,6 +458,38 @@ async fn detail_page(
         p: row(&s, &p, vec![]),
     }
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// Publishes, withdraws to draft, or repeals a policy (administrators).
+async fn set_status(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<StatusForm>,
+) -> Result<Response, PageError> {
+    if !u.p.can_manage_policies() {
+        return Err(PageError::forbidden());
+    }
+    if !u.csrf_ok(&f.csrf) {
+        return Err(PageError::bad_request("页面已过期，请刷新后重试"));
+    }
+    let id: i64 = id.parse().map_err(|_| PageError::not_found())?;
+    s.store
+        .set_policy_status(id, &f.status, &zhengqi_store::Actor::from(&u.p))
+        .await?;
+    s.reindex_policies().await.map_err(|e| PageError {
+        status: e.status,
+        message: e.message,
+    })?;
+    Ok(axum::response::Redirect::to(&format!("/policies/{id}")).into_response())
 }
 
 pub const EXPORT_HEADERS: [&str; 8] = [

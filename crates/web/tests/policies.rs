@@ -43,6 +43,20 @@ async fn app() -> (String, i64) {
         )
         .await
         .unwrap();
+    store
+        .create_account(
+            &NewAccount {
+                username: Username::parse("admin").unwrap(),
+                display_name: "管理员".into(),
+                password: "zhengqi2026".into(),
+                role: Role::Admin,
+                enterprise: None,
+                department: None,
+            },
+            &sys,
+        )
+        .await
+        .unwrap();
     let state = AppState::new(
         store,
         rd,
@@ -176,4 +190,103 @@ async fn tasks_belong_to_lead_departments() {
             .path(),
         "/login"
     );
+}
+
+async fn login(base: &str, user: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = page[i..].split('"').next().unwrap().to_owned();
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", user),
+            ("password", "zhengqi2026"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.url().path() != "/login", "login as {user} failed");
+    c
+}
+
+#[tokio::test]
+async fn only_admins_change_policy_status_and_drafts_leave_the_public_list() {
+    let (base, id) = app().await;
+    // Staff may not change status.
+    let staff = login(&base, "czj").await;
+    let r = staff
+        .post(format!("{base}/policies/{id}/status"))
+        .form(&[("csrf", "x"), ("status", "draft")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        text(format!("{base}/policies/{id}")).await.0,
+        StatusCode::OK
+    );
+    // An admin withdraws it to draft: gone from the public list and page, still visible to staff.
+    let admin = login(&base, "admin").await;
+    let page = admin
+        .get(format!("{base}/policies/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let i = page
+        .find("name=\"csrf\" value=\"")
+        .unwrap_or_else(|| panic!("{page}"))
+        + 19;
+    let csrf = page[i..].split('"').next().unwrap().to_owned();
+    let r = admin
+        .post(format!("{base}/policies/{id}/status"))
+        .form(&[("csrf", csrf.as_str()), ("status", "draft")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "redirected back to the policy page"
+    );
+    assert_eq!(
+        text(format!("{base}/policies/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        !text(format!("{base}/policies?validity=all"))
+            .await
+            .1
+            .contains(&format!("/policies/{id}\""))
+    );
+    assert_eq!(
+        staff
+            .get(format!("{base}/policies/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let r = admin
+        .post(format!("{base}/policies/{id}/status"))
+        .form(&[("csrf", csrf.as_str()), ("status", "bogus")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
