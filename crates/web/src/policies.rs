@@ -220,18 +220,18 @@ async fn list_page(
     let gov = is_gov(u.as_ref());
     // An enterprise user's "适用本企业" link fills in its area and size.
     let mut mine = None;
-    if let Some(uscc) = u.as_ref().and_then(|u| u.p.enterprise.clone()) {
-        if let Some(e) = s.store.enterprise(&uscc).await? {
-            let mut m = PolicyQuery {
-                area: e.area.clone(),
-                ..Default::default()
-            };
-            m.size = e
+    if let Some(uscc) = u.as_ref().and_then(|u| u.p.enterprise.clone())
+        && let Some(e) = s.store.enterprise(&uscc).await?
+    {
+        let m = PolicyQuery {
+            area: e.area.clone(),
+            size: e
                 .size_class
                 .map(|c| c.label().to_owned())
-                .unwrap_or_default();
-            mine = Some(m.query_string());
-        }
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        mine = Some(m.query_string());
     }
     q.q = q.q.trim().to_owned();
     let page = q.page();
