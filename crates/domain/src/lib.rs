@@ -5,9 +5,11 @@
 //! and `zhengqi-web`, which call into here.
 
 pub mod auth;
+pub mod calendar;
 pub mod enterprise;
 pub mod import;
 pub mod money;
+pub mod policy;
 pub mod reference;
 pub mod size;
 pub mod table;

@@ -41,10 +41,41 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: ReferenceCmd,
     },
+    /// 工作日日历：按法定节假日与调休计算工作日
+    Calendar {
+        #[command(subcommand)]
+        cmd: CalendarCmd,
+    },
     /// 政策库：解析、导入、导出政策文件
     Policy {
         #[command(subcommand)]
         cmd: PolicyCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCmd {
+    /// 输出给定日期之后第 N 个工作日（给定日期本身不计，如“受理之日起N个工作日”）
+    AddWorkdays {
+        /// 起始日期 YYYY-MM-DD
+        #[arg(value_name = "日期", help_heading = "参数")]
+        date: String,
+        /// 工作日天数（≥1）
+        #[arg(
+            value_name = "天数",
+            help_heading = "参数",
+            allow_negative_numbers = true
+        )]
+        n: String,
+    },
+    /// 输出两个日期之间的工作日数（不含第一个日期，含第二个日期）
+    Workdays {
+        /// 起始日期 YYYY-MM-DD（不计入）
+        #[arg(value_name = "起始日期", help_heading = "参数")]
+        from: String,
+        /// 截止日期 YYYY-MM-DD（计入）
+        #[arg(value_name = "截止日期", help_heading = "参数")]
+        to: String,
     },
 }
 

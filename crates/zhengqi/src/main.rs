@@ -3,6 +3,7 @@
 //! runtime, and turns errors into Chinese messages and exit codes.
 
 mod account;
+mod calendar;
 mod check;
 mod cli;
 mod db;
@@ -18,7 +19,7 @@ mod text;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use cli::{AccountCmd, Cmd, EnterpriseCmd, PolicyCmd, ReferenceCmd};
+use cli::{AccountCmd, CalendarCmd, Cmd, EnterpriseCmd, PolicyCmd, ReferenceCmd};
 
 /// An error that carries its own exit code (2 = unusable input).
 #[derive(Debug)]
@@ -82,6 +83,12 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Policy {
             cmd: PolicyCmd::Parse { file },
         } => return policy::parse(&file),
+        Cmd::Calendar {
+            cmd: CalendarCmd::AddWorkdays { date, n },
+        } => return calendar::add_workdays(&date, &n),
+        Cmd::Calendar {
+            cmd: CalendarCmd::Workdays { from, to },
+        } => return calendar::workdays(&from, &to),
         other => other,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -120,7 +127,9 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Policy {
                 cmd: PolicyCmd::Export { file, db },
             } => policy::export(&file, &db).await,
-            Cmd::Check { .. } | Cmd::Classify(_) | Cmd::Policy { .. } => Ok(ExitCode::SUCCESS),
+            Cmd::Check { .. } | Cmd::Classify(_) | Cmd::Policy { .. } | Cmd::Calendar { .. } => {
+                Ok(ExitCode::SUCCESS)
+            }
         }
     })
 }

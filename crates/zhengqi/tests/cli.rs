@@ -782,3 +782,45 @@ fn policy_import_is_idempotent_and_versions_changes() {
     assert!(stdout.contains("新版本 1"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn calendar(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zhengqi"))
+        .arg("calendar")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn calendar_counts_working_days_across_holidays() {
+    // 国庆 2025: 10-01..10-08 off, Saturday 10-11 worked.
+    assert_eq!(
+        calendar(&["add-workdays", "2025-09-30", "1"]).1,
+        "2025-10-09"
+    );
+    assert_eq!(
+        calendar(&["add-workdays", "2025-10-10", "1"]).1,
+        "2025-10-11"
+    );
+    // 春节 2026: 02-15..02-23 off, Saturdays 02-14 and 02-28 worked.
+    assert_eq!(
+        calendar(&["add-workdays", "2026-02-13", "2"]).1,
+        "2026-02-24"
+    );
+    assert_eq!(calendar(&["workdays", "2026-02-13", "2026-02-28"]).1, "6");
+    assert_eq!(calendar(&["workdays", "2025-09-30", "2025-10-09"]).1, "1");
+    let (code, _, err) = calendar(&["add-workdays", "2025-13-01", "1"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("日期"), "{err}");
+    let (code, _, err) = calendar(&["add-workdays", "2025-01-02", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("不小于1"), "{err}");
+    let (code, _, err) = calendar(&["add-workdays", "2026-12-30", "5"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("2027"), "{err}");
+}

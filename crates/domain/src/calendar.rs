@@ -1,0 +1,234 @@
+//! The official working-day calendar (法定节假日与调休). Time limits such as
+//! 受理之日起N个工作日 count working days: Monday–Friday except official
+//! holidays, plus the weekend days a notice makes working days (调休上班).
+//!
+//! The arrangements come from a data file (`data/national/cn-holidays.json`,
+//! one entry per year with its State Council notice) that administrators
+//! update each November when the next year's notice appears. A date in a
+//! year the file does not cover is an error, never a guess: a deadline
+//! computed from weekends alone could be wrong by a week.
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Days, NaiveDate, Weekday};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("{0}年的节假日安排尚未载入日历数据，无法计算工作日（请更新 cn-holidays.json）")]
+    YearNotCovered(i32),
+    #[error("工作日天数应为不小于1的整数，实际为 {0}")]
+    BadCount(i64),
+    #[error("日历数据无效：{0}")]
+    BadData(String),
+}
+
+#[derive(Deserialize)]
+struct YearEntry {
+    holidays: Vec<NaiveDate>,
+    workdays: Vec<NaiveDate>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkCalendar {
+    holidays: BTreeSet<NaiveDate>,
+    workdays: BTreeSet<NaiveDate>,
+    first_year: i32,
+    last_year: i32,
+}
+
+impl WorkCalendar {
+    /// Reads `{"2025": {"holidays": [...], "workdays": [...], …}, …}`. The
+    /// years must be contiguous; each date must lie in its year; a holiday
+    /// that is also a working day is contradictory.
+    pub fn from_json(s: &str) -> Result<WorkCalendar, CalendarError> {
+        let years: BTreeMap<String, YearEntry> =
+            serde_json::from_str(s).map_err(|e| CalendarError::BadData(e.to_string()))?;
+        let mut holidays = BTreeSet::new();
+        let mut workdays = BTreeSet::new();
+        let mut nums = Vec::new();
+        for (y, e) in &years {
+            let year: i32 = y
+                .parse()
+                .map_err(|_| CalendarError::BadData(format!("年份“{y}”")))?;
+            for d in e.holidays.iter().chain(&e.workdays) {
+                if d.year() != year {
+                    return Err(CalendarError::BadData(format!("{d} 不属于 {year} 年")));
+                }
+            }
+            for d in &e.workdays {
+                if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+                    return Err(CalendarError::BadData(format!("调休上班日 {d} 不是周末")));
+                }
+            }
+            holidays.extend(e.holidays.iter().copied());
+            workdays.extend(e.workdays.iter().copied());
+            nums.push(year);
+        }
+        if let Some(d) = holidays.intersection(&workdays).next() {
+            return Err(CalendarError::BadData(format!("{d} 同时是假日和上班日")));
+        }
+        let (first_year, last_year) = match (nums.first(), nums.last()) {
+            (Some(a), Some(b)) if (b - a + 1) as usize == nums.len() => (*a, *b),
+            (Some(_), Some(_)) => return Err(CalendarError::BadData("年份不连续".into())),
+            _ => return Err(CalendarError::BadData("没有任何年份".into())),
+        };
+        Ok(WorkCalendar {
+            holidays,
+            workdays,
+            first_year,
+            last_year,
+        })
+    }
+
+    /// The shipped calendar (2024–2026 notices).
+    pub fn official() -> WorkCalendar {
+        // The shipped file is checked by a test; failing here would be a build defect.
+        WorkCalendar::from_json(include_str!("../../../data/national/cn-holidays.json"))
+            .expect("shipped holiday calendar is valid")
+    }
+
+    pub fn covers(&self) -> (i32, i32) {
+        (self.first_year, self.last_year)
+    }
+
+    pub fn is_workday(&self, d: NaiveDate) -> Result<bool, CalendarError> {
+        if d.year() < self.first_year || d.year() > self.last_year {
+            return Err(CalendarError::YearNotCovered(d.year()));
+        }
+        Ok(if self.holidays.contains(&d) {
+            false
+        } else if self.workdays.contains(&d) {
+            true
+        } else {
+            !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        })
+    }
+
+    /// The N-th working day after `start` (N ≥ 1; `start` itself never
+    /// counts, as in 受理之日起N个工作日).
+    pub fn add_workdays(&self, start: NaiveDate, n: i64) -> Result<NaiveDate, CalendarError> {
+        if n < 1 {
+            return Err(CalendarError::BadCount(n));
+        }
+        let mut d = start;
+        let mut left = n;
+        while left > 0 {
+            d = d
+                .checked_add_days(Days::new(1))
+                .ok_or(CalendarError::YearNotCovered(d.year()))?;
+            if self.is_workday(d)? {
+                left -= 1;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Working days in (from, to]; negative when `to` is before `from`.
+    pub fn workdays_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
+        if to < from {
+            return self.workdays_between(to, from).map(|n| -n);
+        }
+        let mut n = 0;
+        let mut d = from;
+        while d < to {
+            d = d
+                .checked_add_days(Days::new(1))
+                .ok_or(CalendarError::YearNotCovered(d.year()))?;
+            if self.is_workday(d)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn national_day_2025_and_its_makeup_saturday() {
+        let c = WorkCalendar::official();
+        // 2025: 10-01..10-08 off; Sun 09-28 and Sat 10-11 worked.
+        assert_eq!(c.add_workdays(d("2025-09-30"), 1).unwrap(), d("2025-10-09"));
+        assert_eq!(c.add_workdays(d("2025-09-26"), 1).unwrap(), d("2025-09-28"));
+        assert_eq!(c.add_workdays(d("2025-10-10"), 1).unwrap(), d("2025-10-11"));
+        assert!(c.is_workday(d("2025-10-11")).unwrap());
+        assert!(!c.is_workday(d("2025-10-08")).unwrap());
+        assert_eq!(
+            c.workdays_between(d("2025-09-30"), d("2025-10-09"))
+                .unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn spring_festival_2026_and_new_year() {
+        let c = WorkCalendar::official();
+        // 2026 春节 02-15..02-23 off; Sat 02-14 and Sat 02-28 worked.
+        assert!(c.is_workday(d("2026-02-14")).unwrap());
+        assert_eq!(c.add_workdays(d("2026-02-13"), 1).unwrap(), d("2026-02-14"));
+        assert_eq!(c.add_workdays(d("2026-02-14"), 1).unwrap(), d("2026-02-24"));
+        // 元旦 2026: 01-01..01-03 off, Sun 01-04 worked.
+        assert_eq!(c.add_workdays(d("2025-12-31"), 1).unwrap(), d("2026-01-04"));
+        // 20 working days from 2026-02-10 cross the whole festival.
+        assert_eq!(
+            c.add_workdays(d("2026-02-10"), 20).unwrap(),
+            d("2026-03-16")
+        );
+        assert_eq!(
+            c.workdays_between(d("2026-02-10"), d("2026-03-16"))
+                .unwrap(),
+            20
+        );
+    }
+
+    #[test]
+    fn uncovered_years_and_bad_counts_are_errors() {
+        let c = WorkCalendar::official();
+        assert_eq!(
+            c.add_workdays(d("2026-12-30"), 5),
+            Err(CalendarError::YearNotCovered(2027))
+        );
+        assert_eq!(
+            c.add_workdays(d("2025-01-02"), 0),
+            Err(CalendarError::BadCount(0))
+        );
+        assert!(c.is_workday(d("2023-06-01")).is_err());
+        assert!(
+            WorkCalendar::from_json(r#"{"2025":{"holidays":["2024-01-01"],"workdays":[]}}"#)
+                .is_err()
+        );
+        assert!(
+            WorkCalendar::from_json(
+                r#"{"2024":{"holidays":[],"workdays":[]},"2026":{"holidays":[],"workdays":[]}}"#
+            )
+            .is_err()
+        );
+        assert!(
+            WorkCalendar::from_json(r#"{"2025":{"holidays":[],"workdays":["2025-10-09"]}}"#)
+                .is_err()
+        );
+        assert!(WorkCalendar::from_json("not json").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn add_then_count_round_trips(offset in 0u64..900, n in 1i64..60) {
+            let c = WorkCalendar::official();
+            let start = d("2024-01-01").checked_add_days(Days::new(offset)).unwrap();
+            if let Ok(end) = c.add_workdays(start, n) {
+                prop_assert!(c.is_workday(end).unwrap());
+                prop_assert_eq!(c.workdays_between(start, end).unwrap(), n);
+                prop_assert_eq!(c.workdays_between(end, start).unwrap(), -n);
+            }
+        }
+    }
+}
