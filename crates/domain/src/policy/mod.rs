@@ -169,7 +169,9 @@ pub enum PolicyParseError {
     UnknownArea { names: Vec<String> },
     #[error("适用区域“{entry}”格式错误：{reason}")]
     AreaSyntax { entry: String, reason: &'static str },
-    #[error("无法识别的有效期“{value}”：应为日期（如 2025年12月31日、2025-12-31）或“长期有效”“文件中未注明”")]
+    #[error(
+        "无法识别的有效期“{value}”：应为日期（如 2025年12月31日、2025-12-31）或“长期有效”“文件中未注明”"
+    )]
     InvalidExpiry { value: String },
 }
 
