@@ -1244,3 +1244,44 @@ proptest! {
         }
     }
 }
+
+/// Large and pathological inputs finish in linear time and never panic.
+#[test]
+fn policy_large_inputs_are_handled() {
+    let mut s = String::from("企业规模 | 中型 | 适用区域 | 珠海市 |\n");
+    for i in 1..=999u32 {
+        let n = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+        let num = match (i / 100, (i / 10) % 10, i % 10) {
+            (0, 0, u) => n[u as usize].to_string(),
+            (0, 1, u) => format!("十{}", n[u as usize]),
+            (0, t, u) => format!("{}十{}", n[t as usize], n[u as usize]),
+            (h, 0, 0) => format!("{}百", n[h as usize]),
+            (h, 0, u) => format!("{}百零{}", n[h as usize], n[u as usize]),
+            (h, t, u) => format!("{}百{}十{}", n[h as usize], n[t as usize], n[u as usize]),
+        };
+        s.push_str(&format!(
+            "{num}、措施{i}。奖励{i}万元，增长{i}%以上。（市财政局牵头）\n"
+        ));
+    }
+    let p = parse_str(&s).unwrap();
+    assert_eq!(p.articles.len(), 999);
+    assert!(p.warnings.is_empty(), "{:?}", &p.warnings[..1]);
+    assert_eq!(p.articles[998].number, 999);
+    assert_eq!(p.targets.len(), 999 * 2);
+
+    for bad in [
+        "(".repeat(100_000),
+        ")".repeat(100_000),
+        format!("适用区域 | {} |\n一、甲。", "(".repeat(50_000)),
+        format!("一、{}", "（一）".repeat(50_000)),
+        format!("一、甲{}", "）".repeat(50_000)),
+        "1".repeat(100_000),
+        "一、".repeat(50_000),
+    ] {
+        let _ = parse_str(&bad);
+    }
+    assert!(matches!(
+        parse_policy(&vec![b'a'; MAX_BYTES + 1], &rd()),
+        Err(PolicyParseError::TooLarge { .. })
+    ));
+}
