@@ -522,3 +522,23 @@ impl PolicyRecord {
         }
     }
 }
+
+impl Store {
+    /// Finds a policy by its 发文字号/key, or failing that by exact title.
+    pub async fn find_policy(
+        &self,
+        doc_number: &str,
+        title: &str,
+    ) -> Result<Option<PolicySummary>> {
+        let (doc_number, title) = (doc_number.trim(), title.trim());
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLS} FROM policies WHERE ($1 <> '' AND (key = $1 OR doc_number = $1)) OR ($1 = '' AND title = $2) \
+             ORDER BY id LIMIT 1"
+        )))
+        .bind(doc_number)
+        .bind(title)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(summary).transpose()
+    }
+}

@@ -98,6 +98,14 @@ pub enum PolicyCmd {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// 按政策清单（xlsx，导出格式）批量更新政策状态：按发文字号或标题匹配
+    ImportList {
+        /// 政策清单文件（.xlsx 或 .csv）
+        #[arg(value_name = "文件", help_heading = "参数")]
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// 导出政策清单（xlsx，每项政策一行）
     Export {
         /// 输出文件（.xlsx）

@@ -127,6 +127,9 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Policy {
                 cmd: PolicyCmd::Export { file, db },
             } => policy::export(&file, &db).await,
+            Cmd::Policy {
+                cmd: PolicyCmd::ImportList { file, db },
+            } => policy::import_list(&file, &db).await,
             Cmd::Check { .. } | Cmd::Classify(_) | Cmd::Policy { .. } | Cmd::Calendar { .. } => {
                 Ok(ExitCode::SUCCESS)
             }

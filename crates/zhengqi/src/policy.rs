@@ -172,6 +172,94 @@ pub async fn export(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The list layout staff expect, one row per policy; `import-list` reads it back.
+pub const LIST_HEADERS: [&str; 8] = [
+    "标题",
+    "发文字号",
+    "发文单位",
+    "企业规模",
+    "适用区域",
+    "有效期至",
+    "状态",
+    "链接",
+];
+
+/// Reads a policy list (the export layout) and applies its 状态 column:
+/// 已发布 / 草稿 / 已废止 (已失效 is derived from the date and left alone).
+/// Rows are matched by 发文字号, else by title; unmatched rows are reported.
+pub async fn import_list(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode> {
+    let format = table::Format::from_name(&file.to_string_lossy())
+        .ok_or_else(|| fail(2, "政策清单应为 .xlsx 或 .csv 文件"))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| fail(2, format!("无法读取 {}：{e}", file.display())))?;
+    let t = table::read(&bytes, format).map_err(|e| fail(2, e.to_string()))?;
+    let (title_col, doc_col, status_col) = (
+        t.column(&["标题"]),
+        t.column(&["发文字号"]),
+        t.column(&["状态"]),
+    );
+    if title_col.is_none() || status_col.is_none() {
+        return Err(fail(2, "政策清单缺少列：标题、状态（发文字号可选）"));
+    }
+    let (store, _) = db::open(args).await?;
+    let actor = Actor::system("命令行导入清单");
+    let today = chrono::Local::now().date_naive();
+    let (mut changed, mut same, mut failed) = (0, 0, 0);
+    for r in &t.rows {
+        let (title, doc, status) = (
+            t.cell(r, title_col),
+            t.cell(r, doc_col),
+            t.cell(r, status_col),
+        );
+        let wanted = match status {
+            "已发布" | "published" => Some("published"),
+            "草稿" | "draft" => Some("draft"),
+            "已废止" | "repealed" => Some("repealed"),
+            "已失效" | "expired" => None,
+            other => {
+                failed += 1;
+                eprintln!(
+                    "第{}行：状态：“{other}”无效，应为 已发布、草稿、已废止 或 已失效",
+                    r.line
+                );
+                continue;
+            }
+        };
+        let Some(p) = store.find_policy(doc, title).await? else {
+            failed += 1;
+            eprintln!(
+                "第{}行：未找到政策“{title}”（请先用 policy import 导入原文）",
+                r.line
+            );
+            continue;
+        };
+        match wanted {
+            Some(w) if w != p.status => {
+                store.set_policy_status(p.id, w, &actor).await?;
+                changed += 1;
+            }
+            // 已失效 only restates the date; a repealed or draft policy is not revived by it.
+            None if p.effective_status(today) != "expired" => {
+                failed += 1;
+                eprintln!(
+                    "第{}行：状态：政策“{title}”未过有效期，不能标为已失效",
+                    r.line
+                );
+            }
+            _ => same += 1,
+        }
+    }
+    println!(
+        "政策清单：共 {} 行，更新 {changed}，未变 {same}，错误 {failed}",
+        t.rows.len()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// Loads the sample records shipped with the binary (demo mode).
 pub async fn seed_demo(store: &Store, rd: &ReferenceData) -> anyhow::Result<usize> {
     let actor = Actor::system("演示数据");

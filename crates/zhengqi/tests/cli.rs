@@ -824,3 +824,63 @@ fn calendar_counts_working_days_across_holidays() {
     assert_eq!(code, Some(2));
     assert!(err.contains("2027"), "{err}");
 }
+
+#[test]
+fn policy_list_round_trips_through_xlsx_and_updates_status() {
+    let dir = std::env::temp_dir().join(format!("zq-policy-list-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let z = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zhengqi"))
+            .env_remove("DATABASE_URL")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.join("db"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/policies");
+    let (code, _, err) = z(&["policy", "import", policies]);
+    assert_eq!(code, Some(1), "the invalid samples fail: {err}");
+    let list = dir.join("list.xlsx");
+    let (code, out, _) = z(&["policy", "export", list.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    // Export → import changes nothing.
+    let (code, out, err) = z(&["policy", "import-list", list.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("更新 0") && out.contains("错误 0"), "{out}");
+    // Staff edit the list: repeal the first policy, add an unknown one, and a bad status.
+    let mut t = table::read(&std::fs::read(&list).unwrap(), Format::Xlsx).unwrap();
+    let status = t.headers.iter().position(|h| h == "状态").unwrap();
+    t.rows[0].cells[status] = "已废止".into();
+    let mut unknown = t.rows[0].cells.clone();
+    unknown[0] = "不存在的政策".into();
+    unknown[1] = "珠府〔2099〕1号".into();
+    let mut bad = t.rows[1].cells.clone();
+    bad[status] = "作废了".into();
+    let mut rows: Vec<Vec<String>> = t.rows.iter().map(|r| r.cells.clone()).collect();
+    rows.push(unknown);
+    rows.push(bad);
+    let headers: Vec<&str> = t.headers.iter().map(String::as_str).collect();
+    std::fs::write(
+        &list,
+        table::write_xlsx("政策清单", &headers, &rows).unwrap(),
+    )
+    .unwrap();
+    let (code, out, err) = z(&["policy", "import-list", list.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("更新 1") && out.contains("错误 2"), "{out}");
+    assert!(
+        err.contains("不存在的政策") && err.contains("作废了"),
+        "{err}"
+    );
+    let (_, _, _) = z(&["policy", "export", list.to_str().unwrap()]);
+    t = table::read(&std::fs::read(&list).unwrap(), Format::Xlsx).unwrap();
+    assert_eq!(t.rows[0].cells[status], "已废止");
+    let _ = std::fs::remove_dir_all(&dir);
+}
