@@ -155,17 +155,7 @@ pub async fn export(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    let headers = [
-        "标题",
-        "发文字号",
-        "发文单位",
-        "企业规模",
-        "适用区域",
-        "有效期至",
-        "状态",
-        "链接",
-    ];
-    let bytes = table::write_xlsx("政策清单", &headers, &rows)?;
+    let bytes = table::write_xlsx("政策清单", &LIST_HEADERS, &rows)?;
     std::fs::write(file, bytes)
         .map_err(|e| fail(2, format!("无法写入 {}：{e}", file.display())))?;
     println!("已导出政策清单 {} 项到 {}", rows.len(), file.display());
