@@ -4,6 +4,7 @@
 //! Nothing in this crate does IO: storage and HTTP live in `zhengqi-store`
 //! and `zhengqi-web`, which call into here.
 
+pub mod approval;
 pub mod auth;
 pub mod calendar;
 pub mod enterprise;

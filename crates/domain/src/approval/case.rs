@@ -1,0 +1,1 @@
+//! Combined cases (一件事) and their parts — being written.
