@@ -460,19 +460,7 @@ async fn post_indicator(
         Ok(n) => n,
         Err(errs) => return Ok(field_errors(errs)),
     };
-    let actor = Actor::from(&p);
-    let out = s.store.add_indicators(&[n], &actor, Utc::now()).await?;
-    // A computed size class follows the newest figures.
-    if matches!(
-        e.size_basis,
-        Some(zhengqi_domain::enterprise::SizeBasis::Computed(_)) | None
-    ) {
-        e.size_class = None;
-        let inds = s.store.indicators(&uscc).await?;
-        e.compute_size(&s.reference, &inds);
-        s.store.upsert_enterprise(&e, &actor).await?;
-    }
-    let added = out.first() == Some(&zhengqi_store::IndicatorOutcome::Added);
+    let added = s.submit_indicator(&mut e, &n, &Actor::from(&p)).await?;
     Ok((
         if added {
             StatusCode::CREATED

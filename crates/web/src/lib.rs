@@ -51,6 +51,31 @@ impl AppState {
         }
     }
 
+    /// Stores one shared figure and, when the enterprise's size class is
+    /// computed (not declared), recomputes it from the newest figures.
+    /// Returns whether the figure was new.
+    pub(crate) async fn submit_indicator(
+        &self,
+        e: &mut zhengqi_domain::enterprise::Enterprise,
+        n: &zhengqi_domain::enterprise::NewIndicator,
+        actor: &zhengqi_store::Actor,
+    ) -> Result<bool, zhengqi_store::StoreError> {
+        let out = self
+            .store
+            .add_indicators(std::slice::from_ref(n), actor, chrono::Utc::now())
+            .await?;
+        if !matches!(
+            e.size_basis,
+            Some(zhengqi_domain::enterprise::SizeBasis::Given)
+        ) {
+            e.size_class = None;
+            let inds = self.store.indicators(&e.uscc).await?;
+            e.compute_size(&self.reference, &inds);
+            self.store.upsert_enterprise(e, actor).await?;
+        }
+        Ok(out.first() == Some(&zhengqi_store::IndicatorOutcome::Added))
+    }
+
     /// Builds the policy search index from the database on first use.
     pub async fn ensure_policy_index(&self) -> Result<(), error::ApiError> {
         self.search_loaded

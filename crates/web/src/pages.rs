@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::{Datelike, Duration, Local, Utc};
+use chrono::{Datelike, Duration, Local};
 use serde::Deserialize;
 use zhengqi_domain::auth::{Principal, Role};
 use zhengqi_domain::enterprise::{FieldError, IndicatorDraft, IndicatorKind, SizeBasis};
@@ -496,12 +496,17 @@ struct WorkbenchPage {
     ok: Option<String>,
 }
 
+/// The message for one form field, shown beside its input.
+fn field_message<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.as_str())
+}
+
 impl WorkbenchPage {
     fn err(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        field_message(&self.errors, field)
     }
 }
 
@@ -577,18 +582,8 @@ async fn workbench_submit(
         let page = workbench_page(&s, &u, f, errs, None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let actor = Actor::from(&u.p);
-    let out = s
-        .store
-        .add_indicators(std::slice::from_ref(&n), &actor, Utc::now())
-        .await?;
-    if matches!(e.size_basis, Some(SizeBasis::Computed(_)) | None) {
-        e.size_class = None;
-        let inds = s.store.indicators(&n.uscc).await?;
-        e.compute_size(&s.reference, &inds);
-        s.store.upsert_enterprise(&e, &actor).await?;
-    }
-    let msg = if out.first() == Some(&zhengqi_store::IndicatorOutcome::Added) {
+    let added = s.submit_indicator(&mut e, &n, &Actor::from(&u.p)).await?;
+    let msg = if added {
         format!(
             "已提交：{} {}年{} {}",
             e.name,
@@ -827,10 +822,7 @@ struct AccountsPage {
 
 impl AccountsPage {
     fn err(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        field_message(&self.errors, field)
     }
 }
 
