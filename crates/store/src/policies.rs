@@ -524,6 +524,25 @@ impl PolicyRecord {
 }
 
 impl Store {
+    /// Task counts per lead department and status, for supervision.
+    pub async fn task_counts_by_department(&self) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT d.department, t.status, COUNT(*) AS n FROM policy_task_departments d \
+             JOIN policy_tasks t ON t.id = d.task_id GROUP BY d.department, t.status ORDER BY 3 DESC, 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("department")?,
+                    r.try_get("status")?,
+                    r.try_get("n")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Finds a policy by its 发文字号/key, or failing that by exact title.
     pub async fn find_policy(
         &self,

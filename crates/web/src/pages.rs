@@ -490,6 +490,7 @@ struct WorkbenchPage {
     layout: Layout,
     department: String,
     shared: i64,
+    tasks: usize,
     kinds: Vec<String>,
     form: IndicatorForm,
     errors: Vec<FieldError>,
@@ -519,8 +520,10 @@ async fn workbench_page(
 ) -> Result<WorkbenchPage, PageError> {
     let dept = u.p.department.clone().unwrap_or_default();
     let stats = s.store.registry_stats().await?;
+    let tasks = s.store.policy_tasks(Some(&dept)).await?.len();
     Ok(WorkbenchPage {
         layout: layout(s, Some(u), "workbench"),
+        tasks,
         department: views::department_name(&s.reference, &dept),
         shared: stats
             .by_source
@@ -611,6 +614,8 @@ struct OverviewPage {
     by_area: Vec<(String, i64)>,
     by_size: Vec<(String, i64)>,
     by_source: Vec<(String, i64)>,
+    /// Lead department, task status, count.
+    tasks: Vec<(String, String, i64)>,
 }
 
 async fn overview(State(s): State<AppState>, u: PageUser) -> Result<Response, PageError> {
@@ -619,7 +624,15 @@ async fn overview(State(s): State<AppState>, u: PageUser) -> Result<Response, Pa
     }
     let stats = s.store.registry_stats().await?;
     let rd = &s.reference;
+    let tasks = s
+        .store
+        .task_counts_by_department()
+        .await?
+        .into_iter()
+        .map(|(d, st, n)| (views::department_name(rd, &d), st, n))
+        .collect();
     Ok(OverviewPage {
+        tasks,
         layout: layout(&s, Some(&u), "overview"),
         by_area: stats
             .by_area

@@ -182,6 +182,18 @@ async fn tasks_belong_to_lead_departments() {
         assert!(body.contains(&format!("第{n}条")), "article {n} missing");
     }
     assert!(!body.contains("第1条") && !body.contains("第7条"));
+    let wb = c
+        .get(format!("{base}/workbench"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        wb.contains("id=\"task-count\">4<"),
+        "the workbench counts the department's 4 tasks"
+    );
     assert_eq!(
         reqwest::get(format!("{base}/tasks"))
             .await
@@ -281,6 +293,18 @@ async fn only_admins_change_policy_status_and_drafts_leave_the_public_list() {
             .unwrap()
             .status(),
         StatusCode::OK
+    );
+    let ov = admin
+        .get(format!("{base}/overview"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ov.contains("市财政局") && ov.contains("待启动"),
+        "supervision view counts tasks per lead department"
     );
     let r = admin
         .post(format!("{base}/policies/{id}/status"))
