@@ -8,6 +8,7 @@
 //! - secrets (passwords, session tokens) are stored only as hashes.
 
 mod audit;
+mod cases;
 mod enterprises;
 mod policies;
 mod reference;
@@ -27,6 +28,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditEntry, AuditFilter};
+pub use cases::{QueueItem, StoredEvent, SubmitOutcome};
 pub use enterprises::{
     EnterpriseFilter, EnterprisePage, IndicatorOutcome, RegistryStats, UpsertOutcome,
 };
