@@ -6,6 +6,7 @@ mod api;
 mod error;
 mod pages;
 mod policies;
+mod services;
 mod session;
 mod views;
 
@@ -36,6 +37,7 @@ pub struct AppState {
     pub(crate) reference: Arc<ReferenceData>,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) search: Arc<SearchIndex>,
+    pub(crate) catalogue: Arc<zhengqi_domain::approval::catalogue::Catalogue>,
     search_loaded: Arc<tokio::sync::OnceCell<()>>,
 }
 
@@ -48,6 +50,7 @@ impl AppState {
             // Creating an empty in-memory index only fails on allocation.
             search: Arc::new(SearchIndex::new().expect("in-memory search index")),
             search_loaded: Arc::new(tokio::sync::OnceCell::new()),
+            catalogue: Arc::new(zhengqi_domain::approval::catalogue::Catalogue::zhuhai()),
         }
     }
 
@@ -163,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(pages::router())
         .merge(policies::router())
+        .merge(services::router())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
