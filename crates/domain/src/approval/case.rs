@@ -36,26 +36,9 @@ const PLATFORM: &str = "平台";
 /// Applicant actions after submission are shown under this name.
 const APPLICANT: &str = "申请人";
 
-/// What happens when a tolerated (容缺) material is not supplied in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OverdueRule {
-    /// The case stops: no part may be approved until the material arrives.
-    Suspend,
-    /// The acceptance is revoked and the case ends (容缺受理终止).
-    RevokeAcceptance,
-    /// The case continues, but a credit mark (失信记录) is recorded.
-    CreditMark,
-}
-
-impl OverdueRule {
-    fn label(self) -> &'static str {
-        match self {
-            OverdueRule::Suspend => "中止办理",
-            OverdueRule::RevokeAcceptance => "撤销受理",
-            OverdueRule::CreditMark => "记入信用记录",
-        }
-    }
-}
+/// What happens when a tolerated (容缺) material is not supplied in time;
+/// one rule set for the catalogue and the cases.
+pub use super::catalogue::OverdueRule;
 
 /// One department's share of a submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1466,7 +1449,7 @@ mod tests {
         assert_eq!(c.credit_marks().len(), 1);
         assert_eq!(c.status, CaseStatus::ReadyToIssue);
         c.apply(&Event::Issue, at(2025, 10, 13), &cal).unwrap();
-        assert!(c.timeline().iter().any(|l| l.contains("记入信用记录")));
+        assert!(c.timeline().iter().any(|l| l.contains("记录信用")));
     }
 
     #[test]
