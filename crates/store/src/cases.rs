@@ -178,6 +178,10 @@ impl Store {
         .ok_or_else(|| StoreError::NotFound(format!("办件 {id}")))?;
         let mut case = case_from(&row.try_get::<String, _>("snapshot")?)?;
         let seq: i64 = row.try_get("seq")?;
+        // `now` was read before this transaction waited for the case's lock;
+        // a concurrent event that committed meanwhile may carry a later time.
+        // Events are ordered by the lock, so time never runs backwards here.
+        let now = case.history.last().map_or(now, |(last, _, _)| now.max(*last));
         let before = case.status.to_string();
         let notices = case
             .apply(event, now, cal)

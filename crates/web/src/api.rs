@@ -60,6 +60,7 @@ impl Modify for BearerAuth {
         (name = "enterprises", description = "企业库与指标"),
         (name = "reference", description = "参考数据：区域、部门、行业"),
         (name = "policies", description = "政策库“一张清单”：检索与详情"),
+        (name = "cases", description = "并联审批办件：一次提交、容缺受理、各部门并联办理"),
         (name = "admin", description = "账号与审计"),
         (name = "tools", description = "校验与划型工具"),
     )
@@ -81,6 +82,9 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(list_accounts, create_account))
         .routes(routes!(crate::policies::api_search))
         .routes(routes!(crate::policies::api_policy))
+        .routes(routes!(crate::cases::api_submit))
+        .routes(routes!(crate::cases::api_case))
+        .routes(routes!(crate::cases::api_act))
         .routes(routes!(check_uscc))
         .routes(routes!(classify))
         .split_for_parts();

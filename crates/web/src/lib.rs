@@ -3,6 +3,7 @@
 //! whether the principal may act, call `zhengqi_store`, and render.
 
 mod api;
+mod cases;
 mod error;
 mod pages;
 mod policies;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub(crate) config: Arc<WebConfig>,
     pub(crate) search: Arc<SearchIndex>,
     pub(crate) catalogue: Arc<zhengqi_domain::approval::catalogue::Catalogue>,
+    pub(crate) calendar: Arc<zhengqi_domain::calendar::WorkCalendar>,
     search_loaded: Arc<tokio::sync::OnceCell<()>>,
 }
 
@@ -51,6 +53,7 @@ impl AppState {
             search: Arc::new(SearchIndex::new().expect("in-memory search index")),
             search_loaded: Arc::new(tokio::sync::OnceCell::new()),
             catalogue: Arc::new(zhengqi_domain::approval::catalogue::Catalogue::zhuhai()),
+            calendar: Arc::new(zhengqi_domain::calendar::WorkCalendar::official()),
         }
     }
 
