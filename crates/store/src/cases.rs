@@ -181,7 +181,10 @@ impl Store {
         // `now` was read before this transaction waited for the case's lock;
         // a concurrent event that committed meanwhile may carry a later time.
         // Events are ordered by the lock, so time never runs backwards here.
-        let now = case.history.last().map_or(now, |(last, _, _)| now.max(*last));
+        let now = case
+            .history
+            .last()
+            .map_or(now, |(last, _, _)| now.max(*last));
         let before = case.status.to_string();
         let notices = case
             .apply(event, now, cal)
