@@ -382,3 +382,355 @@ pub async fn api_act(
 ) -> Result<Json<CaseView>, ApiError> {
     Ok(Json(act(&s, &p, &id, &a).await?))
 }
+
+// ---- pages -------------------------------------------------------------
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::Query;
+use axum::response::Redirect;
+
+use crate::error::PageError;
+use crate::pages::{Layout, layout};
+use crate::session::PageUser;
+
+pub fn pages() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/cases", axum::routing::get(list_page))
+        .route("/cases/new", axum::routing::get(new_page).post(new_submit))
+        .route("/cases/{id}", axum::routing::get(case_page))
+        .route("/cases/{id}/act", axum::routing::post(act_submit))
+}
+
+fn page_err(e: ApiError) -> PageError {
+    PageError {
+        status: e.status,
+        message: e.message,
+    }
+}
+
+struct CaseRow {
+    id: String,
+    matter: String,
+    status: String,
+    detail: String,
+    deadline: String,
+    time_left: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cases.html")]
+struct ListPage {
+    layout: Layout,
+    heading: String,
+    rows: Vec<CaseRow>,
+    can_submit: bool,
+}
+
+fn matter_name(s: &AppState, code: &str) -> String {
+    s.catalogue
+        .combined_matter(code)
+        .map(|m| m.name.clone())
+        .or_else(|| s.catalogue.item(code).map(|i| i.name.clone()))
+        .unwrap_or_else(|| code.to_owned())
+}
+
+async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, PageError> {
+    let today = local_day(Utc::now());
+    let (heading, rows) = match u.p.role {
+        Role::Enterprise => {
+            let uscc = u.p.enterprise.clone().ok_or_else(PageError::forbidden)?;
+            let rows = s
+                .store
+                .cases_of_applicant(uscc.as_str())
+                .await?
+                .iter()
+                .map(|c| CaseRow {
+                    id: c.id.clone(),
+                    matter: matter_name(&s, &c.matter_code),
+                    status: c.status.to_string(),
+                    detail: format!("提交于 {}", local_day(c.submitted_at)),
+                    deadline: c
+                        .parts
+                        .iter()
+                        .filter_map(|p| p.deadline)
+                        .max()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    time_left: String::new(),
+                })
+                .collect();
+            ("我的办件".to_owned(), rows)
+        }
+        Role::Staff => {
+            let dept = u.p.department.clone().unwrap_or_default();
+            let mut rows = Vec::new();
+            for q in s.store.department_queue(&dept).await? {
+                let left = match s.store.case(&q.case_id).await? {
+                    Some(c) => c.time_left(&dept, today, &s.calendar),
+                    None => None,
+                };
+                rows.push(CaseRow {
+                    id: q.case_id,
+                    matter: matter_name(&s, &q.matter_code),
+                    status: q.part_state,
+                    detail: q.applicant,
+                    deadline: q.deadline.unwrap_or_else(|| "受理后计算".into()),
+                    time_left: match left {
+                        Some(n) if n < 0 => format!("已超期 {} 个工作日", -n),
+                        Some(n) => format!("剩余 {n} 个工作日"),
+                        None => String::new(),
+                    },
+                });
+            }
+            (
+                format!(
+                    "{} 待办（按时限排序）",
+                    crate::views::department_name(&s.reference, &dept)
+                ),
+                rows,
+            )
+        }
+        Role::Supervisor | Role::Admin => {
+            return Err(PageError::bad_request(
+                "督查视图将在全部办件统计上线后提供；请查看督查总览",
+            ));
+        }
+    };
+    Ok(ListPage {
+        layout: layout(&s, Some(&u), "cases"),
+        heading,
+        rows,
+        can_submit: u.p.role == Role::Enterprise,
+    }
+    .into_response())
+}
+
+struct MaterialChoice {
+    key: String,
+    name: String,
+    tolerable: bool,
+    needed_by: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "case_new.html")]
+struct NewPage {
+    layout: Layout,
+    matters: Vec<(String, String)>,
+    matter: String,
+    matter_name: String,
+    departments: Vec<String>,
+    materials: Vec<MaterialChoice>,
+    idempotency_key: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct NewQuery {
+    #[serde(default)]
+    matter: String,
+}
+
+fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> NewPage {
+    let c = &s.catalogue;
+    let mut matters: Vec<(String, String)> = c
+        .combined_matters
+        .iter()
+        .map(|m| (m.code.clone(), format!("【一件事】{}", m.name)))
+        .collect();
+    matters.extend(c.items.iter().map(|i| (i.code.clone(), i.name.clone())));
+    let (materials, departments) = match c.combined_matter(matter) {
+        Some(m) => (
+            m.materials(c)
+                .into_iter()
+                .map(|sm| MaterialChoice {
+                    key: sm.material.key.clone(),
+                    name: sm.material.name.clone(),
+                    tolerable: sm.material.tolerable,
+                    needed_by: sm.needed_by.len(),
+                })
+                .collect(),
+            m.departments(c)
+                .iter()
+                .map(|d| crate::views::department_name(&s.reference, d))
+                .collect(),
+        ),
+        None => match c.item(matter) {
+            Some(i) => (
+                i.materials
+                    .iter()
+                    .map(|m| MaterialChoice {
+                        key: m.key.clone(),
+                        name: m.name.clone(),
+                        tolerable: m.tolerable,
+                        needed_by: 1,
+                    })
+                    .collect(),
+                vec![crate::views::department_name(&s.reference, &i.department)],
+            ),
+            None => (vec![], vec![]),
+        },
+    };
+    NewPage {
+        layout: layout(s, Some(u), "cases"),
+        matter_name: matter_name(s, matter),
+        matter: matter.to_owned(),
+        matters,
+        departments,
+        materials,
+        idempotency_key: new_case_id(),
+        error,
+    }
+}
+
+async fn new_page(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, PageError> {
+    if u.p.role != Role::Enterprise {
+        return Err(PageError::forbidden());
+    }
+    Ok(new_view(&s, &u, q.matter.trim(), None).into_response())
+}
+
+async fn new_submit(
+    State(s): State<AppState>,
+    u: PageUser,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    if u.p.role != Role::Enterprise {
+        return Err(PageError::forbidden());
+    }
+    let get = |k: &str| {
+        form.iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !u.csrf_ok(&get("csrf")) {
+        return Err(PageError::bad_request("页面已过期，请刷新后重试"));
+    }
+    let req = SubmitRequest {
+        matter: get("matter"),
+        idempotency_key: get("idempotency_key"),
+        materials: form
+            .iter()
+            .filter(|(k, _)| k == "material")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        commitment_signed: get("commitment") == "1",
+    };
+    match submit(&s, &u.p, &req).await {
+        Ok((_, v)) => Ok(Redirect::to(&format!("/cases/{}", v.id)).into_response()),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            new_view(&s, &u, req.matter.trim(), Some(e.message)),
+        )
+            .into_response()),
+        Err(e) => Err(page_err(e)),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "case.html")]
+struct CasePage {
+    layout: Layout,
+    c: CaseView,
+    matter_name: String,
+    /// The staff member's department has a part: show its actions.
+    my_part: Option<String>,
+    is_applicant: bool,
+    /// Departments waiting for the applicant's correction: (code, name).
+    corrections: Vec<(String, String)>,
+    /// Tolerated materials still owed: (key, name).
+    owed_keys: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn case_view(
+    s: &AppState,
+    u: &PageUser,
+    id: &str,
+    error: Option<String>,
+) -> Result<CasePage, PageError> {
+    let c = s
+        .store
+        .case(id)
+        .await?
+        .filter(|c| may_view(&u.p, c))
+        .ok_or_else(PageError::not_found)?;
+    let my_part = match (u.p.role, u.p.department.as_deref()) {
+        (Role::Staff, Some(d)) if c.part(d).is_some() => Some(d.to_owned()),
+        _ => None,
+    };
+    Ok(CasePage {
+        layout: layout(s, Some(u), "cases"),
+        matter_name: matter_name(s, &c.matter_code),
+        my_part,
+        is_applicant: u.p.role == Role::Enterprise,
+        corrections: c
+            .parts
+            .iter()
+            .filter(|p| p.correction_since.is_some())
+            .map(|p| {
+                (
+                    p.department.clone(),
+                    crate::views::department_name(&s.reference, &p.department),
+                )
+            })
+            .collect(),
+        owed_keys: c
+            .tolerance
+            .iter()
+            .filter(|m| m.supplied_on.is_none())
+            .map(|m| (m.key.clone(), m.name.clone()))
+            .collect(),
+        c: view(s, &c),
+        error,
+    })
+}
+
+async fn case_page(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    Ok(case_view(&s, &u, &id, None).await?.into_response())
+}
+
+#[derive(Deserialize)]
+struct ActForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    target: String,
+}
+
+async fn act_submit(
+    State(s): State<AppState>,
+    u: PageUser,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<ActForm>,
+) -> Result<Response, PageError> {
+    if !u.csrf_ok(&f.csrf) {
+        return Err(PageError::bad_request("页面已过期，请刷新后重试"));
+    }
+    let a = ActionRequest {
+        action: f.action,
+        text: f.text,
+        target: f.target,
+    };
+    match act(&s, &u.p, &id, &a).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(e) if matches!(e.status, StatusCode::CONFLICT | StatusCode::BAD_REQUEST) => {
+            Ok((e.status, case_view(&s, &u, &id, Some(e.message)).await?).into_response())
+        }
+        Err(e) => Err(page_err(e)),
+    }
+}

@@ -170,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(policies::router())
         .merge(services::router())
+        .merge(cases::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

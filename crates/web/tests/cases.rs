@@ -338,3 +338,162 @@ async fn futures_join<F: std::future::Future<Output = (StatusCode, Value)> + Sen
     }
     out
 }
+
+async fn browser(a: &App, user: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{}/login", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let r = c
+        .post(format!("{}/login", a.base))
+        .form(&[
+            ("username", user),
+            ("password", "zhengqi2026"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.url().path(), "/login", "login as {user}");
+    c
+}
+
+fn csrf_of(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[i..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pages_submit_a_matter_and_show_queues_with_time_left() {
+    let a = app().await;
+    let q = browser(&a, "qiye").await;
+    let form = q
+        .get(format!("{}/cases/new?matter={MATTER}", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("工业项目开工一件事") && form.contains("可容缺"));
+    let csrf = csrf_of(&form);
+    let key = form
+        .split("name=\"idempotency_key\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (provided, _) = materials_with_one_tolerable_missing();
+    let mut fields: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.clone()),
+        ("matter".into(), MATTER.into()),
+        ("idempotency_key".into(), key.clone()),
+    ];
+    fields.extend(provided.iter().map(|m| ("material".to_owned(), m.clone())));
+    // No commitment: the form comes back with the reason.
+    let r = q
+        .post(format!("{}/cases/new", a.base))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("承诺书"));
+    fields.push(("commitment".into(), "1".into()));
+    let r = q
+        .post(format!("{}/cases/new", a.base))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let case_path = r.url().path().to_owned();
+    assert!(case_path.starts_with("/cases/ZQ"), "{case_path}");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("待补交容缺材料") && body.contains("办件进度"));
+    // A double click (same key) lands on the same case.
+    let r = q
+        .post(format!("{}/cases/new", a.base))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.url().path(), case_path);
+
+    // The department sees it in its queue, accepts it, and sees the time left.
+    let d = browser(&a, "dept1").await;
+    let queue = d
+        .get(format!("{}/cases", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains(&case_path[7..]), "queued");
+    let page = d
+        .get(format!("{}{case_path}", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = d
+        .post(format!("{}{case_path}/act", a.base))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let queue = d
+        .get(format!("{}/cases", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        queue.contains("剩余") && queue.contains("个工作日"),
+        "time left shown"
+    );
+    // Approving twice is refused with the reason on the page, not an error page.
+    let page = d
+        .get(format!("{}{case_path}", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = d
+        .post(format!("{}{case_path}/act", a.base))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("action", "accept")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("act-error"));
+    // Another enterprise cannot open it.
+    let q2 = browser(&a, "qiye2").await;
+    assert_eq!(
+        q2.get(format!("{}{case_path}", a.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
