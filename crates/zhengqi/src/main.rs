@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod db;
 mod demo;
+mod demo_cases;
 mod export;
 mod import;
 mod policy;

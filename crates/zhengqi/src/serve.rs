@@ -65,6 +65,20 @@ async fn prepare_demo(
         eprintln!("数据库为空，正在生成演示数据…");
         let summary = demo::seed(store, rd).await?;
         let policies = crate::policy::seed_demo(store, rd).await?;
+        let mut applicants = vec![demo::showcase_uscc()?.to_string()];
+        applicants.extend(
+            store
+                .enterprises(&zhengqi_store::EnterpriseFilter {
+                    limit: 12,
+                    ..Default::default()
+                })
+                .await?
+                .items
+                .iter()
+                .map(|e| e.uscc.to_string()),
+        );
+        let cases = crate::demo_cases::seed(store, &applicants, chrono::Utc::now()).await?;
+        eprintln!("演示办件 {cases} 件。");
         store.set_meta("demo", "1").await?;
         eprintln!(
             "演示数据已生成：企业 {} 家，指标 {} 条，政策 {policies} 项。",
