@@ -255,6 +255,16 @@ impl Store {
             .collect()
     }
 
+    /// Every case, newest first (supervision); `limit` caps the list.
+    pub async fn all_cases(&self, limit: i64) -> Result<Vec<Case>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT snapshot FROM cases ORDER BY created_at DESC, id LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|s| case_from(s)).collect()
+    }
+
     pub async fn cases_of_applicant(&self, applicant: &str) -> Result<Vec<Case>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT snapshot FROM cases WHERE applicant = $1 ORDER BY created_at DESC",

@@ -55,6 +55,7 @@ async fn app() -> App {
             None,
             Some(rd.department_by_name("市税务局").unwrap().code.clone()),
         ),
+        ("ducha".into(), Role::Supervisor, None, None),
     ];
     for (i, d) in departments.iter().enumerate() {
         accounts.push((format!("dept{i}"), Role::Staff, None, Some(d.clone())));
@@ -496,4 +497,58 @@ async fn pages_submit_a_matter_and_show_queues_with_time_left() {
             .status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn supervisors_see_every_case() {
+    let a = app().await;
+    let q = a.token("qiye").await;
+    let (provided, _) = materials_with_one_tolerable_missing();
+    let body = json!({"matter": MATTER, "idempotency_key": "s1", "materials": provided, "commitment_signed": true});
+    let (s, v) = a.post(&q, "/api/v1/cases", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let sup = browser(&a, "ducha").await;
+    let page = sup
+        .get(format!("{}/cases", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&id) && page.contains("全部办件（超期 0 件）"),
+        "supervisors see every case"
+    );
+    assert_eq!(
+        sup.get(format!("{}/cases/{id}", a.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Staff of a department not in the matter see an empty queue, not the case.
+    let out = browser(&a, "outsider").await;
+    let page = out
+        .get(format!("{}/cases", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&id));
+    // The applicant sees it under 我的办件.
+    let qb = browser(&a, "qiye").await;
+    let page = qb
+        .get(format!("{}/cases", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&id) && page.contains("我的办件"));
 }
