@@ -226,6 +226,16 @@ impl Store {
         Ok(EnterprisePage { items, total })
     }
 
+    /// How many figures a department has shared (history included).
+    pub async fn indicators_from(&self, department: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM indicators WHERE source = $1")
+                .bind(department)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn count_enterprises(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM enterprises")
             .fetch_one(&self.pool)

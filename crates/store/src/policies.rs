@@ -318,6 +318,26 @@ impl Store {
         rows.iter().map(summary).collect()
     }
 
+    /// The policies with these ids, in the order given (missing ids skipped):
+    /// one query for a page of search hits.
+    pub async fn policies_by_ids(&self, ids: &[i64]) -> Result<Vec<PolicySummary>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        // Ids are integers, so listing them in the SQL text is injection-free.
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLS} FROM policies WHERE id IN ({list})"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut found: std::collections::HashMap<i64, PolicySummary> = rows
+            .iter()
+            .map(|r| summary(r).map(|p| (p.id, p)))
+            .collect::<Result<_>>()?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     pub async fn policy(&self, id: i64) -> Result<Option<PolicySummary>> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLS} FROM policies WHERE id = $1"

@@ -519,18 +519,13 @@ async fn workbench_page(
     ok: Option<String>,
 ) -> Result<WorkbenchPage, PageError> {
     let dept = u.p.department.clone().unwrap_or_default();
-    let stats = s.store.registry_stats().await?;
+    let shared = s.store.indicators_from(&dept).await?;
     let tasks = s.store.policy_tasks(Some(&dept)).await?.len();
     Ok(WorkbenchPage {
         layout: layout(s, Some(u), "workbench"),
         tasks,
         department: views::department_name(&s.reference, &dept),
-        shared: stats
-            .by_source
-            .iter()
-            .find(|(d, _)| *d == dept)
-            .map(|x| x.1)
-            .unwrap_or(0),
+        shared,
         kinds: IndicatorKind::ALL
             .iter()
             .map(|k| k.label().to_owned())

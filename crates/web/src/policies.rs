@@ -182,16 +182,26 @@ async fn run_search(
                 "检索服务暂时不可用",
             )
         })?;
-    let mut rows = Vec::with_capacity(res.hits.len());
-    for h in res.hits {
-        if let Some(p) = s.store.policy(h.id).await? {
-            rows.push(row(
+    let ids: Vec<i64> = res.hits.iter().map(|h| h.id).collect();
+    let mut summaries: std::collections::HashMap<i64, PolicySummary> = s
+        .store
+        .policies_by_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let rows = res
+        .hits
+        .into_iter()
+        .filter_map(|h| {
+            let p = summaries.remove(&h.id)?;
+            Some(row(
                 s,
                 &p,
                 h.snippet.into_iter().map(|g| (g.text, g.hit)).collect(),
-            ));
-        }
-    }
+            ))
+        })
+        .collect();
     Ok((res.total, rows))
 }
 
