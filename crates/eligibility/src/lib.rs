@@ -8,4 +8,5 @@
 //! verdicts and explanations.
 
 pub mod ast;
+pub mod award;
 pub mod num;
