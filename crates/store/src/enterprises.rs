@@ -45,10 +45,10 @@ pub struct EnterprisePage {
     pub total: i64,
 }
 
-const COLS: &str =
+pub(crate) const COLS: &str =
     "uscc, name, legal_rep, founded, area, industry, size_class, size_basis, tags, certifications";
 
-fn from_row(r: &AnyRow) -> Result<Enterprise> {
+pub(crate) fn from_row(r: &AnyRow) -> Result<Enterprise> {
     let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
     let uscc: String = r.try_get("uscc")?;
     let founded: Option<String> = r.try_get("founded")?;

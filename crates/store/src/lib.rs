@@ -9,6 +9,7 @@
 
 mod audit;
 mod cases;
+mod eligibility;
 mod enterprises;
 mod policies;
 mod reference;
@@ -29,6 +30,9 @@ use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use cases::{QueueItem, StoredEvent, SubmitOutcome};
+pub use eligibility::{
+    Application, ApplyOutcome, Award, AwardList, Objection, Push, StoredRule,
+};
 pub use enterprises::{
     EnterpriseFilter, EnterprisePage, IndicatorOutcome, RegistryStats, UpsertOutcome,
 };
