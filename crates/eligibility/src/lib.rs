@@ -20,6 +20,7 @@ mod exact;
 pub mod num;
 pub mod population;
 pub mod row;
+pub mod synth;
 
 pub use batch::{MatchResult, MatchRow, PolicyMatch};
 pub use population::{Population, PopulationBytes};
