@@ -759,7 +759,7 @@ fn dense_range(
 }
 
 impl RuleSet {
-    fn eval_ctx<'a>(&'a self, pop: &'a Population, cache: &'a [Option<Tri3>]) -> Eval<'a> {
+    pub(crate) fn eval_ctx<'a>(&'a self, pop: &'a Population, cache: &'a [Option<Tri3>]) -> Eval<'a> {
         Eval {
             pop,
             dag: &self.dag,

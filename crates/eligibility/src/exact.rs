@@ -180,6 +180,22 @@ impl Q {
         }
     }
 
+    /// Whole units by 四舍五入, keeping the sign (for display).
+    pub fn payment_fen_signed(self) -> Option<i64> {
+        if !self.known() {
+            return None;
+        }
+        let q = self.n / self.d;
+        // |r| ≥ d − |r| is 2|r| ≥ d without the overflow of 2|r|.
+        let r = (self.n % self.d).abs();
+        let rounded = if r >= self.d - r {
+            q.checked_add(self.n.signum())?
+        } else {
+            q
+        };
+        i64::try_from(rounded).ok()
+    }
+
     /// The final amount in whole 分: 四舍五入 (halves away from zero, the
     /// rule of [`Num::round_half_away`]), negative → 0, `None` when unknown
     /// or beyond `i64`.
@@ -187,15 +203,14 @@ impl Q {
         if !self.known() {
             return None;
         }
+        if self.n <= 0 {
+            return Some(0);
+        }
         let q = self.n / self.d;
-        let r = (self.n % self.d).abs();
-        // |r| ≥ d − |r| is 2|r| ≥ d without the overflow of 2|r|.
-        let rounded = if r >= self.d - r {
-            q.checked_add(self.n.signum())?
-        } else {
-            q
-        };
-        i64::try_from(rounded.max(0)).ok()
+        let r = self.n % self.d;
+        // r ≥ d − r is 2r ≥ d without the overflow of 2r.
+        let rounded = if r >= self.d - r { q + 1 } else { q };
+        i64::try_from(rounded).ok()
     }
 }
 

@@ -17,11 +17,15 @@ pub mod ast;
 pub mod batch;
 mod bits;
 mod exact;
+pub mod explain;
 pub mod num;
 pub mod population;
 pub mod row;
+pub mod simulate;
 pub mod synth;
 
 pub use batch::{MatchResult, MatchRow, PolicyMatch};
+pub use explain::{CondExplanation, Explanation, ValueUsed};
 pub use population::{Population, PopulationBytes};
 pub use row::{Context, Outcome, RuleSet, Verdict};
+pub use simulate::{Simulation, simulate_rule};
