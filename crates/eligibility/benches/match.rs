@@ -19,7 +19,7 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
         best = best.min(t.elapsed());
         last = Some(r);
     }
-    (best, last.unwrap_or_else(|| f()))
+    (best, last.unwrap_or_else(f))
 }
 
 fn main() {
@@ -74,7 +74,10 @@ fn main() {
                     std::hint::black_box(rs.match_one(e, ind));
                 }
             });
-            println!("match_one x {policies}: {:?} per enterprise", d1 / sample.len() as u32);
+            println!(
+                "match_one x {policies}: {:?} per enterprise",
+                d1 / sample.len() as u32
+            );
             let ids: Vec<i64> = rs.policy_ids().take(50).collect();
             let (d2, _) = time(3, || {
                 for (e, ind) in &sample {
@@ -95,11 +98,7 @@ fn main() {
                 .cloned()
                 .unwrap_or_else(|| rules[0].1.clone());
             let (d3, sim) = time(5, || simulate_rule(&draft, &ctx, &pop));
-            println!(
-                "simulate one rule over {n}: {:?} ({})",
-                d3,
-                sim.summary()
-            );
+            println!("simulate one rule over {n}: {:?} ({})", d3, sim.summary());
         }
     }
 }

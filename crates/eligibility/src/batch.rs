@@ -570,7 +570,10 @@ impl Eval<'_> {
         match src {
             Src::Ind(k, y) => {
                 let Some(col) = self.pop.columns.get(&(*k, *y)) else {
-                    return Tri3 { t, u: care.to_vec() };
+                    return Tri3 {
+                        t,
+                        u: care.to_vec(),
+                    };
                 };
                 if self.sparse(care) {
                     bits::for_each(care, |r| {
@@ -759,7 +762,11 @@ fn dense_range(
 }
 
 impl RuleSet {
-    pub(crate) fn eval_ctx<'a>(&'a self, pop: &'a Population, cache: &'a [Option<Tri3>]) -> Eval<'a> {
+    pub(crate) fn eval_ctx<'a>(
+        &'a self,
+        pop: &'a Population,
+        cache: &'a [Option<Tri3>],
+    ) -> Eval<'a> {
         Eval {
             pop,
             dag: &self.dag,
@@ -772,7 +779,11 @@ impl RuleSet {
 
     /// Shared nodes over all rows, by increasing height, each level in
     /// parallel.
-    pub(crate) fn shared_cache(&self, pop: &Population, only: Option<&[bool]>) -> Vec<Option<Tri3>> {
+    pub(crate) fn shared_cache(
+        &self,
+        pop: &Population,
+        only: Option<&[bool]>,
+    ) -> Vec<Option<Tri3>> {
         let dag = &self.dag;
         let mut cache: Vec<Option<Tri3>> = (0..dag.nodes.len()).map(|_| None).collect();
         let all = bits::ones(pop.len());

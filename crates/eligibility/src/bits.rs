@@ -12,7 +12,7 @@ pub(crate) fn zeros(len: usize) -> Vec<u64> {
 /// Every row of a population of `len` rows (no bits past the end).
 pub(crate) fn ones(len: usize) -> Vec<u64> {
     let mut v = vec![u64::MAX; words(len)];
-    if len % 64 != 0
+    if !len.is_multiple_of(64)
         && let Some(last) = v.last_mut()
     {
         *last = (1u64 << (len % 64)) - 1;

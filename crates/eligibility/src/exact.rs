@@ -166,7 +166,11 @@ impl Q {
         if !self.known() || !o.known() {
             return Q::UNKNOWN;
         }
-        if o.cmp(self) == Ordering::Less { o } else { self }
+        if o.cmp(self) == Ordering::Less {
+            o
+        } else {
+            self
+        }
     }
 
     pub fn max(self, o: Q) -> Q {
@@ -322,7 +326,14 @@ mod tests {
 
     #[test]
     fn payment_rounding_matches_num() {
-        for (n, d) in [(5, 2), (7, 3), (1_234_567, 10), (-5, 2), (49, 100), (50, 100)] {
+        for (n, d) in [
+            (5, 2),
+            (7, 3),
+            (1_234_567, 10),
+            (-5, 2),
+            (49, 100),
+            (50, 100),
+        ] {
             let num = Num::ratio(n, d).unwrap();
             let expect = num.round_half_away().max(0) as i64;
             assert_eq!(q(n * 3, d * 3).payment_fen(), Some(expect), "{n}/{d}");

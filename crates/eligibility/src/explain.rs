@@ -268,7 +268,11 @@ impl Texts<'_> {
     fn area_names(&self, codes: &[String]) -> String {
         codes
             .iter()
-            .map(|c| self.rd.area(c).map_or_else(|| c.clone(), |a| a.name.clone()))
+            .map(|c| {
+                self.rd
+                    .area(c)
+                    .map_or_else(|| c.clone(), |a| a.name.clone())
+            })
             .collect::<Vec<_>>()
             .join("、")
     }
@@ -407,9 +411,11 @@ impl Explainer<'_, '_> {
     }
 
     /// What is missing for an undetermined comparison.
-    fn missing(&self, e: &Expr) -> Vec<String> {
+    fn missing(&self, exprs: &[&Expr]) -> Vec<String> {
         let mut vals = Vec::new();
-        self.values_of(e, &mut vals);
+        for e in exprs {
+            self.values_of(e, &mut vals);
+        }
         let mut out = Vec::new();
         for v in vals.iter().filter(|v| v.value.is_none()) {
             match v.year {
@@ -484,10 +490,7 @@ impl Explainer<'_, '_> {
                 values.push(Self::plain("所属行业", Some(name.clone())));
                 if v == Tri::False {
                     let want: Vec<_> = codes.iter().map(|c| t.industry_name(c)).collect();
-                    hint = Some(format!(
-                        "企业所属行业为 {name}，要求 {}",
-                        want.join("、")
-                    ));
+                    hint = Some(format!("企业所属行业为 {name}，要求 {}", want.join("、")));
                 }
             }
             Cond::HasTag { tag } => {
@@ -504,7 +507,11 @@ impl Explainer<'_, '_> {
                 }
             }
             Cond::CertValid { name } => {
-                let mine: Vec<_> = e.certifications.iter().filter(|c| &c.name == name).collect();
+                let mine: Vec<_> = e
+                    .certifications
+                    .iter()
+                    .filter(|c| &c.name == name)
+                    .collect();
                 for c in &mine {
                     values.push(Self::plain(
                         &format!("{}有效期", c.name),
@@ -535,15 +542,7 @@ impl Explainer<'_, '_> {
                 self.values_of(left, &mut values);
                 self.values_of(right, &mut values);
                 hint = match v {
-                    Tri::Unknown => {
-                        let mut m = self.missing(left);
-                        for x in self.missing(right) {
-                            if !m.contains(&x) {
-                                m.push(x);
-                            }
-                        }
-                        Some(m.join("；"))
-                    }
+                    Tri::Unknown => Some(self.missing(&[left, right]).join("；")),
                     Tri::False => Some(self.cmp_hint(*op, left, right)),
                     Tri::True => None,
                 };

@@ -15,9 +15,7 @@ use zhengqi_domain::reference::ReferenceData;
 
 use crate::bits;
 use crate::exact::{NO_DATE, pack_date};
-use crate::row::{
-    Context, IndustryFacts, SIZE_UNKNOWN, area_chain, size_code, winners,
-};
+use crate::row::{Context, IndustryFacts, SIZE_UNKNOWN, area_chain, size_code, winners};
 
 /// USCCs are 18 ASCII characters; stored back to back.
 const USCC_LEN: usize = 18;

@@ -138,7 +138,9 @@ impl IndustryFacts {
         let c = zhengqi_domain::reference::half_width(code)
             .trim()
             .to_ascii_uppercase();
-        let digits: String = c.trim_start_matches(|ch: char| ch.is_ascii_uppercase()).into();
+        let digits: String = c
+            .trim_start_matches(|ch: char| ch.is_ascii_uppercase())
+            .into();
         let digits = if digits.bytes().all(|b| b.is_ascii_digit()) {
             digits
         } else {
@@ -326,7 +328,9 @@ fn fold_args(args: &[CExpr], f: &impl Facts, tp: i32, op: fn(Q, Q) -> Q) -> Q {
     let Some(first) = it.next() else {
         return Q::UNKNOWN;
     };
-    it.fold(eval_expr(first, f, tp), |acc, a| op(acc, eval_expr(a, f, tp)))
+    it.fold(eval_expr(first, f, tp), |acc, a| {
+        op(acc, eval_expr(a, f, tp))
+    })
 }
 
 pub(crate) fn arith(op: ArithOp, l: Q, r: Q) -> Q {

@@ -207,7 +207,9 @@ pub fn simulate_rule(rule: &Rule, ctx: &Context<'_>, pop: &Population) -> Simula
         .map(|(id, (n, amt))| {
             let code = pop.area.values[id as usize].clone();
             Breakdown {
-                name: rd.area(&code).map_or_else(|| code.clone(), |a| a.name.clone()),
+                name: rd
+                    .area(&code)
+                    .map_or_else(|| code.clone(), |a| a.name.clone()),
                 key: code,
                 eligible: n,
                 amount_total: amt,
@@ -261,11 +263,7 @@ pub fn simulate_rule(rule: &Rule, ctx: &Context<'_>, pop: &Population) -> Simula
         })
         .collect();
     for &a in &known {
-        if let Some(b) = bands
-            .iter_mut()
-            .rev()
-            .find(|b| a >= b.from)
-        {
+        if let Some(b) = bands.iter_mut().rev().find(|b| a >= b.from) {
             b.count += 1;
         }
     }

@@ -98,7 +98,9 @@ pub fn enterprises(
             _ => Some(SizeClass::Large),
         };
         let founded = (rng.u32(..100) >= 5)
-            .then(|| NaiveDate::from_ymd_opt(rng.i32(1985..=year0), rng.u32(1..=12), rng.u32(1..=28)))
+            .then(|| {
+                NaiveDate::from_ymd_opt(rng.i32(1985..=year0), rng.u32(1..=12), rng.u32(1..=28))
+            })
             .flatten();
         let tags = TAGS
             .iter()
@@ -282,7 +284,7 @@ pub fn rules(n: usize, seed: u64, today: NaiveDate) -> Vec<(i64, Rule)> {
             // One or two figures.
             let rev = revenue_wan[rng.usize(..revenue_wan.len())];
             match rng.u32(..8) {
-                0 | 1 | 2 => all.push(cmp(
+                0..=2 => all.push(cmp(
                     CmpOp::Ge,
                     ind(IndicatorKind::Revenue, 1),
                     money_wan(rev),

@@ -153,7 +153,11 @@ fn expr_s() -> impl Strategy<Value = Expr> {
                 inner.clone(),
                 inner.clone()
             )
-                .prop_map(|(op, l, r)| Expr::Arith { op, left: Box::new(l), right: Box::new(r) }),
+                .prop_map(|(op, l, r)| Expr::Arith {
+                    op,
+                    left: Box::new(l),
+                    right: Box::new(r)
+                }),
             prop::collection::vec(inner.clone(), 0..3).prop_map(|args| Expr::Min { args }),
             prop::collection::vec(inner.clone(), 0..3).prop_map(|args| Expr::Max { args }),
             (
@@ -167,7 +171,10 @@ fn expr_s() -> impl Strategy<Value = Expr> {
                         basis: Box::new(basis),
                         bands: bands
                             .into_iter()
-                            .map(|(f, amount)| Band { from: Num::int(f), amount })
+                            .map(|(f, amount)| Band {
+                                from: Num::int(f),
+                                amount,
+                            })
                             .collect(),
                     }
                 }),
@@ -201,14 +208,31 @@ fn cond_s(today: NaiveDate) -> impl Strategy<Value = Cond> {
             until: today + chrono::Duration::days(d)
         }),
         // Threshold shapes the batch evaluator turns into range scans.
-        (op.clone(), prop::sample::select(KINDS.to_vec()), 0u8..3, lit_s(), prop::bool::ANY)
+        (
+            op.clone(),
+            prop::sample::select(KINDS.to_vec()),
+            0u8..3,
+            lit_s(),
+            prop::bool::ANY
+        )
             .prop_map(|(op, k, y, lit, swap)| {
-                let ind = Expr::Indicator { indicator: k, year: YearBack(y) };
+                let ind = Expr::Indicator {
+                    indicator: k,
+                    year: YearBack(y),
+                };
                 let (left, right) = if swap { (lit, ind) } else { (ind, lit) };
                 Cond::Cmp { op, left, right }
             }),
-        (op.clone(), lit_s()).prop_map(|(op, right)| Cond::Cmp { op, left: Expr::AgeYears, right }),
-        (op.clone(), expr_s(), expr_s()).prop_map(|(op, left, right)| Cond::Cmp { op, left, right }),
+        (op.clone(), lit_s()).prop_map(|(op, right)| Cond::Cmp {
+            op,
+            left: Expr::AgeYears,
+            right
+        }),
+        (op.clone(), expr_s(), expr_s()).prop_map(|(op, left, right)| Cond::Cmp {
+            op,
+            left,
+            right
+        }),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
@@ -219,11 +243,7 @@ fn cond_s(today: NaiveDate) -> impl Strategy<Value = Cond> {
     })
 }
 
-type Case = (
-    NaiveDate,
-    Vec<(Enterprise, Vec<Indicator>)>,
-    Vec<Rule>,
-);
+type Case = (NaiveDate, Vec<(Enterprise, Vec<Indicator>)>, Vec<Rule>);
 
 fn case_s() -> impl Strategy<Value = Case> {
     today_s().prop_flat_map(|today| {
@@ -239,9 +259,16 @@ fn case_s() -> impl Strategy<Value = Case> {
     })
 }
 
-fn check(today: NaiveDate, rows: &[(Enterprise, Vec<Indicator>)], rules: &[Rule]) -> Result<(), TestCaseError> {
+fn check(
+    today: NaiveDate,
+    rows: &[(Enterprise, Vec<Indicator>)],
+    rules: &[Rule],
+) -> Result<(), TestCaseError> {
     let rd = ReferenceData::zhuhai();
-    let ctx = Context { today, reference: &rd };
+    let ctx = Context {
+        today,
+        reference: &rd,
+    };
     // Each rule twice, plus one wrapped with its own first part, so the
     // hash-consing shares nodes across policies.
     let mut set = Vec::new();
