@@ -3,10 +3,31 @@
 //!
 //! - [`ast`]: what a rule means (three-valued logic, exact numbers).
 //! - [`num`]: exact rationals; the one rounding rule for payments.
+//! - [`award`]: 免申即享 award and 即申即享 application states.
+//! - [`row`]: the row evaluator ([`RuleSet::match_one`], [`RuleSet::evaluate`]).
+//! - [`explain`]: why an enterprise does or does not qualify, in Chinese.
+//! - [`population`] and [`batch`]: the columnar base and the batch
+//!   evaluator ([`RuleSet::match_all`]).
+//! - [`simulate`]: a draft rule's effect over the whole base (sandbox).
+//! - [`synth`]: a deterministic synthetic base and rule mix for benchmarks.
 //!
 //! Pure: no IO. The store loads enterprises and rules; the web layer shows
 //! verdicts and explanations.
 
 pub mod ast;
 pub mod award;
+pub mod batch;
+mod bits;
+mod exact;
+pub mod explain;
 pub mod num;
+pub mod population;
+pub mod row;
+pub mod simulate;
+pub mod synth;
+
+pub use batch::{MatchResult, MatchRow, PolicyMatch};
+pub use explain::{CondExplanation, Explanation, ValueUsed};
+pub use population::{Population, PopulationBytes};
+pub use row::{Context, Outcome, RuleSet, Verdict};
+pub use simulate::{Simulation, simulate_rule};
