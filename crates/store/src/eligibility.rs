@@ -141,7 +141,9 @@ fn award_from_row(r: &sqlx::any::AnyRow) -> Result<Award> {
     let account = match holder {
         Some(holder) => Some(BankAccount {
             holder,
-            bank: r.try_get::<Option<String>, _>("account_bank")?.unwrap_or_default(),
+            bank: r
+                .try_get::<Option<String>, _>("account_bank")?
+                .unwrap_or_default(),
             number: r
                 .try_get::<Option<String>, _>("account_number")?
                 .unwrap_or_default(),
@@ -153,7 +155,8 @@ fn award_from_row(r: &sqlx::any::AnyRow) -> Result<Award> {
         list_id: r.try_get("list_id")?,
         uscc: r.try_get("uscc")?,
         amount: r.try_get("amount")?,
-        status: AwardStatus::parse(&status).ok_or_else(|| corrupt(format!("资金状态“{status}”")))?,
+        status: AwardStatus::parse(&status)
+            .ok_or_else(|| corrupt(format!("资金状态“{status}”")))?,
         account,
         confirmed_at: r.try_get("confirmed_at")?,
         approved_at: r.try_get("approved_at")?,
@@ -398,12 +401,14 @@ impl Store {
     /// the condition).
     pub async fn mark_pushes_read(&self, uscc: &str) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE policy_pushes SET read_at = $1 WHERE uscc = $2 AND read_at IS NULL")
-            .bind(ts(Utc::now()))
-            .bind(uscc)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE policy_pushes SET read_at = $1 WHERE uscc = $2 AND read_at IS NULL",
+        )
+        .bind(ts(Utc::now()))
+        .bind(uscc)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         Ok(n)
     }
@@ -529,22 +534,34 @@ impl Store {
         to: NaiveDate,
         actor: &Actor,
     ) -> Result<()> {
-        self.change_list(id, actor, "award_list.publish", |status| {
-            if status != ListStatus::Review {
-                return Err("只有待审核的名单可以公示".into());
-            }
-            Ok(ListStatus::Publicity)
-        }, Some((days, from, to)))
+        self.change_list(
+            id,
+            actor,
+            "award_list.publish",
+            |status| {
+                if status != ListStatus::Review {
+                    return Err("只有待审核的名单可以公示".into());
+                }
+                Ok(ListStatus::Publicity)
+            },
+            Some((days, from, to)),
+        )
         .await
     }
 
     pub async fn cancel_award_list(&self, id: i64, actor: &Actor) -> Result<()> {
-        self.change_list(id, actor, "award_list.cancel", |status| {
-            if status != ListStatus::Review {
-                return Err("只有待审核的名单可以作废".into());
-            }
-            Ok(ListStatus::Cancelled)
-        }, None)
+        self.change_list(
+            id,
+            actor,
+            "award_list.cancel",
+            |status| {
+                if status != ListStatus::Review {
+                    return Err("只有待审核的名单可以作废".into());
+                }
+                Ok(ListStatus::Cancelled)
+            },
+            None,
+        )
         .await
     }
 
@@ -689,7 +706,9 @@ impl Store {
         };
         let changed = q.execute(&mut *tx).await?.rows_affected();
         if changed != 1 {
-            return Err(StoreError::Conflict("资金状态已被他人更新，请刷新后重试".into()));
+            return Err(StoreError::Conflict(
+                "资金状态已被他人更新，请刷新后重试".into(),
+            ));
         }
         audit::record(
             &mut tx,
@@ -729,7 +748,9 @@ impl Store {
     ) -> Result<i64> {
         let text = text.trim();
         if text.is_empty() || text.chars().count() > 1000 {
-            return Err(StoreError::Invalid("异议内容不能为空，且不超过1000字".into()));
+            return Err(StoreError::Invalid(
+                "异议内容不能为空，且不超过1000字".into(),
+            ));
         }
         let list = self
             .award_list(list_id)
@@ -747,7 +768,9 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
             if n == 0 {
-                return Err(StoreError::Invalid(format!("名单中没有统一社会信用代码为 {u} 的企业")));
+                return Err(StoreError::Invalid(format!(
+                    "名单中没有统一社会信用代码为 {u} 的企业"
+                )));
             }
         }
         let id: i64 = sqlx::query_scalar(
@@ -856,8 +879,10 @@ impl Store {
             "award_list",
             &list_id.to_string(),
             None,
-            Some(&serde_json::json!({"objection": id, "upheld": upheld, "resolution": resolution,
-                "uscc": uscc, "award_withdrawn": withdrawn})),
+            Some(
+                &serde_json::json!({"objection": id, "upheld": upheld, "resolution": resolution,
+                "uscc": uscc, "award_withdrawn": withdrawn}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -916,8 +941,10 @@ impl Store {
             "application",
             &id.to_string(),
             None,
-            Some(&serde_json::json!({"uscc": uscc, "policy": policy_id, "rule_version": rule_version,
-                "verdict": verdict, "amount": amount, "status": status.key()})),
+            Some(
+                &serde_json::json!({"uscc": uscc, "policy": policy_id, "rule_version": rule_version,
+                "verdict": verdict, "amount": amount, "status": status.key()}),
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -30,9 +30,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use cases::{QueueItem, StoredEvent, SubmitOutcome};
-pub use eligibility::{
-    Application, ApplyOutcome, Award, AwardList, Objection, Push, StoredRule,
-};
+pub use eligibility::{Application, ApplyOutcome, Award, AwardList, Objection, Push, StoredRule};
 pub use enterprises::{
     EnterpriseFilter, EnterprisePage, IndicatorOutcome, RegistryStats, UpsertOutcome,
 };

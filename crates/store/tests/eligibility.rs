@@ -70,14 +70,26 @@ async fn rules_are_versioned_and_identical_saves_are_no_ops() {
     let s = fresh_store().await.unwrap();
     let a = Actor::system("测试");
     let p = policy(&s).await;
-    let v1 = s.save_rule(p, "标签 甲", &rule("甲"), Mode::Exempt, &a).await.unwrap();
+    let v1 = s
+        .save_rule(p, "标签 甲", &rule("甲"), Mode::Exempt, &a)
+        .await
+        .unwrap();
     assert_eq!(v1.version, 1);
-    let again = s.save_rule(p, "标签 甲", &rule("甲"), Mode::Exempt, &a).await.unwrap();
+    let again = s
+        .save_rule(p, "标签 甲", &rule("甲"), Mode::Exempt, &a)
+        .await
+        .unwrap();
     assert_eq!(again.version, 1);
-    let v2 = s.save_rule(p, "标签 乙", &rule("乙"), Mode::Instant, &a).await.unwrap();
+    let v2 = s
+        .save_rule(p, "标签 乙", &rule("乙"), Mode::Instant, &a)
+        .await
+        .unwrap();
     assert_eq!(v2.version, 2);
     let cur = s.current_rule(p).await.unwrap().unwrap();
-    assert_eq!((cur.version, cur.mode, cur.rule), (2, Mode::Instant, rule("乙")));
+    assert_eq!(
+        (cur.version, cur.mode, cur.rule),
+        (2, Mode::Instant, rule("乙"))
+    );
     assert_eq!(s.current_rules().await.unwrap().len(), 1);
     assert_eq!(s.rule_versions(p).await.unwrap().len(), 2);
     assert!(matches!(
@@ -118,8 +130,20 @@ async fn a_push_happens_once_per_enterprise_and_rule_version() {
     let outbox = s.outbox_pending(100).await.unwrap();
     assert_eq!(outbox.len(), 3, "each new push has one outbox notice");
     assert_eq!(s.mark_pushes_read(U1).await.unwrap(), 2);
-    assert!(s.pushes_of(U1).await.unwrap().iter().all(|p| p.read_at.is_some()));
-    assert!(s.pushes_of(U2).await.unwrap().iter().all(|p| p.read_at.is_none()));
+    assert!(
+        s.pushes_of(U1)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.read_at.is_some())
+    );
+    assert!(
+        s.pushes_of(U2)
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.read_at.is_none())
+    );
 }
 
 #[tokio::test]
@@ -128,47 +152,169 @@ async fn an_award_goes_from_list_to_paid_exactly_once() {
     let staff = Actor::system("科技局");
     let p = policy(&s).await;
     let list = s
-        .create_award_list(p, 1, &[(U1.into(), 320_000_00), (U2.into(), 100_000_00), ("91440400MA4X00000X".into(), 0)], 3, &staff)
+        .create_award_list(
+            p,
+            1,
+            &[
+                (U1.into(), 320_000_00),
+                (U2.into(), 100_000_00),
+                ("91440400MA4X00000X".into(), 0),
+            ],
+            3,
+            &staff,
+        )
         .await
         .unwrap();
     let l = s.award_list(list).await.unwrap().unwrap();
-    assert_eq!((l.count, l.total, l.undetermined), (2, 420_000_00, 3), "zero amounts are not listed");
+    assert_eq!(
+        (l.count, l.total, l.undetermined),
+        (2, 420_000_00, 3),
+        "zero amounts are not listed"
+    );
     let awards = s.awards(list).await.unwrap();
     let a1 = awards.iter().find(|a| a.uscc == U1).unwrap().id;
     let a2 = awards.iter().find(|a| a.uscc == U2).unwrap().id;
     let d = |s: &str| s.parse::<NaiveDate>().unwrap();
     let acct = BankAccount::parse("甲", "甲", "中国银行", "62170000123456").unwrap();
     // Not yet published: no account confirmation.
-    assert!(s.award_action(a1, AwardAction::ConfirmAccount, Some(&acct), None, d("2026-12-01"), &staff).await.is_err());
-    s.publish_award_list(list, 5, d("2026-12-01"), d("2026-12-07"), &staff).await.unwrap();
-    assert!(s.publish_award_list(list, 5, d("2026-12-01"), d("2026-12-07"), &staff).await.is_err());
-    let a = s.award_action(a1, AwardAction::ConfirmAccount, Some(&acct), None, d("2026-12-02"), &staff).await.unwrap();
+    assert!(
+        s.award_action(
+            a1,
+            AwardAction::ConfirmAccount,
+            Some(&acct),
+            None,
+            d("2026-12-01"),
+            &staff
+        )
+        .await
+        .is_err()
+    );
+    s.publish_award_list(list, 5, d("2026-12-01"), d("2026-12-07"), &staff)
+        .await
+        .unwrap();
+    assert!(
+        s.publish_award_list(list, 5, d("2026-12-01"), d("2026-12-07"), &staff)
+            .await
+            .is_err()
+    );
+    let a = s
+        .award_action(
+            a1,
+            AwardAction::ConfirmAccount,
+            Some(&acct),
+            None,
+            d("2026-12-02"),
+            &staff,
+        )
+        .await
+        .unwrap();
     assert_eq!(a.status, AwardStatus::AccountConfirmed);
-    s.award_action(a2, AwardAction::ConfirmAccount, Some(&acct), None, d("2026-12-02"), &staff).await.unwrap();
+    s.award_action(
+        a2,
+        AwardAction::ConfirmAccount,
+        Some(&acct),
+        None,
+        d("2026-12-02"),
+        &staff,
+    )
+    .await
+    .unwrap();
     // An objection against U2 during the notice period blocks its approval.
-    let obj = s.add_objection(list, Some(U2), "该企业已迁出珠海", d("2026-12-03"), &staff).await.unwrap();
-    assert!(s.add_objection(list, Some(U2), "晚了", d("2026-12-08"), &staff).await.is_err());
+    let obj = s
+        .add_objection(list, Some(U2), "该企业已迁出珠海", d("2026-12-03"), &staff)
+        .await
+        .unwrap();
+    assert!(
+        s.add_objection(list, Some(U2), "晚了", d("2026-12-08"), &staff)
+            .await
+            .is_err()
+    );
     // During the notice period nothing is approved.
-    assert!(s.award_action(a1, AwardAction::Approve, None, None, d("2026-12-07"), &staff).await.is_err());
-    let a = s.award_action(a1, AwardAction::Approve, None, None, d("2026-12-08"), &staff).await.unwrap();
+    assert!(
+        s.award_action(
+            a1,
+            AwardAction::Approve,
+            None,
+            None,
+            d("2026-12-07"),
+            &staff
+        )
+        .await
+        .is_err()
+    );
+    let a = s
+        .award_action(
+            a1,
+            AwardAction::Approve,
+            None,
+            None,
+            d("2026-12-08"),
+            &staff,
+        )
+        .await
+        .unwrap();
     assert_eq!(a.status, AwardStatus::Approved);
-    let err = s.award_action(a2, AwardAction::Approve, None, None, d("2026-12-08"), &staff).await.unwrap_err();
+    let err = s
+        .award_action(
+            a2,
+            AwardAction::Approve,
+            None,
+            None,
+            d("2026-12-08"),
+            &staff,
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("异议"), "{err}");
-    s.resolve_objection(obj, true, "核实属实，撤销", &staff).await.unwrap();
-    assert_eq!(s.award(a2).await.unwrap().unwrap().status, AwardStatus::Withdrawn);
+    s.resolve_objection(obj, true, "核实属实，撤销", &staff)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.award(a2).await.unwrap().unwrap().status,
+        AwardStatus::Withdrawn
+    );
     // Paid exactly once, even when two clerks press the button together.
     let (x, y) = tokio::join!(
-        s.award_action(a1, AwardAction::Pay, None, Some("ZF2026-0001"), d("2026-12-09"), &staff),
-        s.award_action(a1, AwardAction::Pay, None, Some("ZF2026-0002"), d("2026-12-09"), &staff)
+        s.award_action(
+            a1,
+            AwardAction::Pay,
+            None,
+            Some("ZF2026-0001"),
+            d("2026-12-09"),
+            &staff
+        ),
+        s.award_action(
+            a1,
+            AwardAction::Pay,
+            None,
+            Some("ZF2026-0002"),
+            d("2026-12-09"),
+            &staff
+        )
     );
     assert_eq!(x.is_ok() as u8 + y.is_ok() as u8, 1, "{x:?} {y:?}");
     let paid = s.award(a1).await.unwrap().unwrap();
     assert_eq!(paid.status, AwardStatus::Paid);
-    assert!(s.award_action(a1, AwardAction::Pay, None, Some("ZF2026-0003"), d("2026-12-09"), &staff).await.is_err());
+    assert!(
+        s.award_action(
+            a1,
+            AwardAction::Pay,
+            None,
+            Some("ZF2026-0003"),
+            d("2026-12-09"),
+            &staff
+        )
+        .await
+        .is_err()
+    );
     let l = s.award_list(list).await.unwrap().unwrap();
     assert_eq!((l.count, l.total), (1, 320_000_00));
     let (trail, _) = s
-        .audit_entries(&zhengqi_store::AuditFilter { target_type: Some("award".into()), limit: 50, ..Default::default() })
+        .audit_entries(&zhengqi_store::AuditFilter {
+            target_type: Some("award".into()),
+            limit: 50,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(trail.len(), 4, "confirm×2, approve, pay");
@@ -181,7 +327,16 @@ async fn instant_applications_are_idempotent_and_decided_once() {
     let p = policy(&s).await;
     let expl = serde_json::json!({"verdict": "undetermined"});
     let id = match s
-        .apply_instant(U1, p, 1, "undetermined", None, ApplicationStatus::Pending, &expl, &a)
+        .apply_instant(
+            U1,
+            p,
+            1,
+            "undetermined",
+            None,
+            ApplicationStatus::Pending,
+            &expl,
+            &a,
+        )
         .await
         .unwrap()
     {
@@ -189,14 +344,39 @@ async fn instant_applications_are_idempotent_and_decided_once() {
         other => panic!("{other:?}"),
     };
     assert_eq!(
-        s.apply_instant(U1, p, 1, "undetermined", None, ApplicationStatus::Pending, &expl, &a).await.unwrap(),
+        s.apply_instant(
+            U1,
+            p,
+            1,
+            "undetermined",
+            None,
+            ApplicationStatus::Pending,
+            &expl,
+            &a
+        )
+        .await
+        .unwrap(),
         ApplyOutcome::Existing(id)
     );
-    assert!(s.decide_application(id, ApplicationStatus::Paid, "", &a).await.is_err());
-    let app = s.decide_application(id, ApplicationStatus::ManualApproved, "补充材料核实", &a).await.unwrap();
+    assert!(
+        s.decide_application(id, ApplicationStatus::Paid, "", &a)
+            .await
+            .is_err()
+    );
+    let app = s
+        .decide_application(id, ApplicationStatus::ManualApproved, "补充材料核实", &a)
+        .await
+        .unwrap();
     assert_eq!(app.status, ApplicationStatus::ManualApproved);
-    assert!(s.decide_application(id, ApplicationStatus::ManualRejected, "", &a).await.is_err());
-    let app = s.decide_application(id, ApplicationStatus::Paid, "", &a).await.unwrap();
+    assert!(
+        s.decide_application(id, ApplicationStatus::ManualRejected, "", &a)
+            .await
+            .is_err()
+    );
+    let app = s
+        .decide_application(id, ApplicationStatus::Paid, "", &a)
+        .await
+        .unwrap();
     assert_eq!(app.status, ApplicationStatus::Paid);
     assert_eq!(s.applications(Some(p), None).await.unwrap().len(), 1);
     assert!(s.applications(None, Some(U2)).await.unwrap().is_empty());
@@ -224,8 +404,18 @@ async fn the_whole_base_loads_with_its_indicators() {
     .unwrap();
     let subjects = s.load_subjects().await.unwrap();
     assert_eq!(subjects.len(), 2);
-    let one = subjects.iter().find(|(e, _)| e.uscc.as_str() == U1).unwrap();
+    let one = subjects
+        .iter()
+        .find(|(e, _)| e.uscc.as_str() == U1)
+        .unwrap();
     assert_eq!(one.1.len(), 1);
     assert_eq!((one.1[0].value, one.1[0].arrived_at), (18_500_000_00, at));
-    assert!(subjects.iter().find(|(e, _)| e.uscc.as_str() == U2).unwrap().1.is_empty());
+    assert!(
+        subjects
+            .iter()
+            .find(|(e, _)| e.uscc.as_str() == U2)
+            .unwrap()
+            .1
+            .is_empty()
+    );
 }
