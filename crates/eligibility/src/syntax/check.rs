@@ -7,6 +7,7 @@ use std::ops::Range;
 use zhengqi_domain::reference::ReferenceData;
 
 use super::error::RuleError;
+use super::lexer::curly_balanced;
 use super::units::{is_normal, literal_printable};
 use crate::ast::{ArithOp, Cond, Dim, Expr, Rule};
 use crate::num::Num;
@@ -141,12 +142,12 @@ impl<'a> Checker<'a> {
         let bad = name.trim().is_empty()
             || name.trim() != name
             || name.chars().any(char::is_control)
-            || (name.contains('"') && name.contains('”'));
+            || (name.contains('"') && !curly_balanced(name));
         if bad {
             self.err(
                 sp,
                 path,
-                format!("{what}名称“{name}”无效：不能为空、首尾不能有空格、不能含换行，也不能同时含 \" 和 ”"),
+                format!("{what}名称“{name}”无效：不能为空、首尾不能有空格、不能含换行；含 \" 时其中的“”须成对"),
                 vec![format!("{what}名称")],
             );
         }

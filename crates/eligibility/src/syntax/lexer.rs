@@ -219,8 +219,18 @@ impl Lexer<'_> {
         let start = self.i;
         self.i += 1;
         let from = self.i;
+        // “…” may nest: 专精特新“小巨人”企业 inside “…”.
+        let mut inner = 0usize;
         loop {
             match self.peek(0) {
+                Some('“') if close == '”' => {
+                    inner += 1;
+                    self.i += 1;
+                }
+                Some(c) if c == close && inner > 0 => {
+                    inner -= 1;
+                    self.i += 1;
+                }
                 Some(c) if c == close => break,
                 None | Some('\n') => {
                     return Err(self
@@ -403,4 +413,21 @@ pub(crate) fn lex(src: &str, newlines: bool) -> Result<Vec<Token>, RuleError> {
         newlines,
     }
     .run()
+}
+
+/// True when every ” closes an earlier “ and all are closed: such a name can
+/// be written inside “…”.
+pub(crate) fn curly_balanced(s: &str) -> bool {
+    let mut depth = 0usize;
+    for c in s.chars() {
+        match c {
+            '“' => depth += 1,
+            '”' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ => {}
+        }
+    }
+    depth == 0
 }

@@ -12,6 +12,7 @@
 mod check;
 mod error;
 mod fields;
+mod json;
 mod lexer;
 mod parser;
 mod policy;
@@ -87,14 +88,21 @@ pub fn parse_expr(text: &str, rd: &ReferenceData) -> Result<Expr, Vec<RuleError>
 }
 
 /// A rule from its JSON form (the API), checked like text: JSON syntax
-/// errors carry line/column, rule errors a JSON path.
+/// errors carry line/column, rule errors a JSON path such as
+/// `condition.all[1].left`.
 pub fn rule_from_json(json: &str, rd: &ReferenceData) -> Result<Rule, Vec<RuleError>> {
-    let rule: Rule = serde_json::from_str(json).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
         let mut err = RuleError::at_path("", format!("JSON 格式错误：{e}"));
         err.line = e.line();
         err.column = e.column();
         vec![err]
     })?;
+    rule_from_value(&value, rd)
+}
+
+/// [`rule_from_json`] for an already parsed JSON value.
+pub fn rule_from_value(value: &serde_json::Value, rd: &ReferenceData) -> Result<Rule, Vec<RuleError>> {
+    let rule = json::rule(value).map_err(|e| vec![e])?;
     validate_rule(&rule, rd)?;
     Ok(rule)
 }

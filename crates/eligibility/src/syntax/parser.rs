@@ -901,6 +901,12 @@ impl<'a> Parser<'a> {
                 Ok(Self::leaf(e, span))
             }
             Tok::Str(_) => Err(self.err(start, "引号中的名称不能参与比较或计算")),
+            Tok::Date(_) => Err(self
+                .err(
+                    start,
+                    "日期只能用于“有效期至 日期”，不能与金额、人数等数值比较或参与计算",
+                )
+                .expecting(["数字", "字段"])),
             _ => Err(self
                 .err_here("数字、字段或“(”")
                 .expecting(numeric_field_names())),

@@ -5,7 +5,7 @@ use zhengqi_domain::reference::ReferenceData;
 
 use super::check::infer_dim;
 use super::fields::{agg_text, is_reserved, year_text};
-use super::lexer::{Tok, lex};
+use super::lexer::{Tok, curly_balanced, lex};
 use super::units::literal_text;
 use crate::ast::{ArithOp, Cond, Dim, Expr, Rule};
 use crate::num::Num;
@@ -62,7 +62,7 @@ fn name_token(s: &str) -> String {
         && !is_reserved(s);
     if plain {
         s.to_string()
-    } else if !s.contains('"') {
+    } else if !s.contains('"') || !curly_balanced(s) {
         format!("\"{s}\"")
     } else {
         format!("“{s}”")
