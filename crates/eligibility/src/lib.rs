@@ -15,5 +15,6 @@ pub mod syntax;
 
 pub use syntax::{
     FieldDoc, RuleError, check_rule, cond_to_text, expr_to_text, fields, parse_condition,
-    parse_expr, parse_rule, rule_from_json, rule_from_value, rule_to_json, tag_conditions, to_text, validate_rule,
+    parse_expr, parse_rule, rule_from_json, rule_from_value, rule_to_json, tag_conditions, to_text,
+    validate_rule,
 };

@@ -21,8 +21,7 @@ fn err(path: &str, msg: impl Into<String>) -> RuleError {
 }
 
 fn obj<'v>(v: &'v Value, path: &str) -> R<&'v Map<String, Value>> {
-    v.as_object()
-        .ok_or_else(|| err(path, "应为 JSON 对象"))
+    v.as_object().ok_or_else(|| err(path, "应为 JSON 对象"))
 }
 
 fn field<'v>(o: &'v Map<String, Value>, key: &str, path: &str) -> R<&'v Value> {
@@ -127,22 +126,20 @@ pub(crate) fn cond(v: &Value, path: &str) -> R<Cond> {
             right: expr(field(o, "right", path)?, &format!("{path}.right"))?,
         },
         other => {
-            return Err(err(
-                &format!("{path}.kind"),
-                format!("未知条件类型“{other}”"),
-            )
-            .expecting([
-                "and",
-                "or",
-                "not",
-                "size_in",
-                "area_in",
-                "industry_in",
-                "has_tag",
-                "cert_valid",
-                "in_force_until",
-                "cmp",
-            ]));
+            return Err(
+                err(&format!("{path}.kind"), format!("未知条件类型“{other}”")).expecting([
+                    "and",
+                    "or",
+                    "not",
+                    "size_in",
+                    "area_in",
+                    "industry_in",
+                    "has_tag",
+                    "cert_valid",
+                    "in_force_until",
+                    "cmp",
+                ]),
+            );
         }
     })
 }
@@ -193,21 +190,19 @@ pub(crate) fn expr(v: &Value, path: &str) -> R<Expr> {
             Expr::Tiers { basis, bands }
         }
         other => {
-            return Err(err(
-                &format!("{path}.kind"),
-                format!("未知公式类型“{other}”"),
-            )
-            .expecting([
-                "lit",
-                "indicator",
-                "aggregate",
-                "growth",
-                "age_years",
-                "arith",
-                "min",
-                "max",
-                "tiers",
-            ]));
+            return Err(
+                err(&format!("{path}.kind"), format!("未知公式类型“{other}”")).expecting([
+                    "lit",
+                    "indicator",
+                    "aggregate",
+                    "growth",
+                    "age_years",
+                    "arith",
+                    "min",
+                    "max",
+                    "tiers",
+                ]),
+            );
         }
     })
 }

@@ -101,7 +101,10 @@ pub fn rule_from_json(json: &str, rd: &ReferenceData) -> Result<Rule, Vec<RuleEr
 }
 
 /// [`rule_from_json`] for an already parsed JSON value.
-pub fn rule_from_value(value: &serde_json::Value, rd: &ReferenceData) -> Result<Rule, Vec<RuleError>> {
+pub fn rule_from_value(
+    value: &serde_json::Value,
+    rd: &ReferenceData,
+) -> Result<Rule, Vec<RuleError>> {
     let rule = json::rule(value).map_err(|e| vec![e])?;
     validate_rule(&rule, rd)?;
     Ok(rule)

@@ -141,7 +141,12 @@ fn precedence_not_and_or_and_continuation_lines() {
     assert_eq!(
         cond("甲 或 乙 且 丙"),
         Cond::Or {
-            any: vec![a(), Cond::And { all: vec![b(), c()] }]
+            any: vec![
+                a(),
+                Cond::And {
+                    all: vec![b(), c()]
+                }
+            ]
         }
     );
     assert_eq!(
@@ -160,7 +165,12 @@ fn precedence_not_and_or_and_continuation_lines() {
     assert_eq!(
         cond("甲\n乙\n或 丙"),
         Cond::And {
-            all: vec![a(), Cond::Or { any: vec![b(), c()] }]
+            all: vec![
+                a(),
+                Cond::Or {
+                    any: vec![b(), c()]
+                }
+            ]
         }
     );
     assert_eq!(
@@ -173,7 +183,12 @@ fn precedence_not_and_or_and_continuation_lines() {
     assert_eq!(
         cond("(甲\n或 乙)\n丙"),
         Cond::And {
-            all: vec![Cond::Or { any: vec![a(), b()] }, c()]
+            all: vec![
+                Cond::Or {
+                    any: vec![a(), b()]
+                },
+                c()
+            ]
         }
     );
     assert_eq!(cond("全部()"), Cond::And { all: vec![] });
@@ -235,7 +250,13 @@ fn sets_tags_certs_and_dates() {
     assert_eq!(
         cond("行业 属于 [C, C39, 39, 3911, 制造业]"),
         Cond::IndustryIn {
-            codes: vec!["C".into(), "39".into(), "39".into(), "39".into(), "C".into()]
+            codes: vec![
+                "C".into(),
+                "39".into(),
+                "39".into(),
+                "39".into(),
+                "C".into()
+            ]
         }
     );
     assert_eq!(
@@ -263,7 +284,11 @@ fn sets_tags_certs_and_dates() {
             tag: "专精特新“小巨人”企业".into()
         }
     );
-    for t in ["高新技术企业 有效", "资质 高新技术企业", "cert 高新技术企业 valid"] {
+    for t in [
+        "高新技术企业 有效",
+        "资质 高新技术企业",
+        "cert 高新技术企业 valid",
+    ] {
         assert_eq!(
             cond(t),
             Cond::CertValid {
@@ -283,9 +308,7 @@ fn sets_tags_certs_and_dates() {
     }
     assert_eq!(
         cond("size not in [large]"),
-        not(Cond::SizeIn {
-            sizes: vec![Large]
-        })
+        not(Cond::SizeIn { sizes: vec![Large] })
     );
 }
 
@@ -322,7 +345,10 @@ fn numbers_units_and_years() {
         }
     );
     assert_eq!(expr("sum5.tax_paid"), expr("近五年合计.纳税总额"));
-    assert_eq!(expr("近2年平均.工业增加值"), expr("avg2.industrial_value_added"));
+    assert_eq!(
+        expr("近2年平均.工业增加值"),
+        expr("avg2.industrial_value_added")
+    );
 }
 
 #[test]
@@ -340,8 +366,14 @@ fn arithmetic_precedence_and_tiers() {
         right: Box::new(r),
     };
     let two = || lit(Num::int(2), Dim::Count);
-    assert_eq!(expr("上年度.营业收入 - 前年.营业收入 * 2"), sub(a(), mul(b(), two())));
-    assert_eq!(expr("(上年度.营业收入 - 前年.营业收入) × 2"), mul(sub(a(), b()), two()));
+    assert_eq!(
+        expr("上年度.营业收入 - 前年.营业收入 * 2"),
+        sub(a(), mul(b(), two()))
+    );
+    assert_eq!(
+        expr("(上年度.营业收入 - 前年.营业收入) × 2"),
+        mul(sub(a(), b()), two())
+    );
     assert_eq!(
         expr("上年度.营业收入 - 前年.营业收入 - 1元"),
         sub(sub(a(), b()), money(100))
@@ -438,7 +470,10 @@ fn type_errors_say_what_was_found_and_expected() {
 
     let e = error("标签 甲\n金额 = 上年度.研发投入 × 10% ÷ 上年度.营业收入");
     assert_eq!(e.line, 2);
-    assert!(e.message.contains("金额公式的结果应是金额，这里是比例"), "{e}");
+    assert!(
+        e.message.contains("金额公式的结果应是金额，这里是比例"),
+        "{e}"
+    );
 
     let e = error("金额 = 上年度.营业收入 × 上年度.纳税总额");
     assert!(e.message.contains("不能把金额和金额相乘"), "{e}");
@@ -461,7 +496,10 @@ fn type_errors_say_what_was_found_and_expected() {
 fn syntax_errors_in_chinese_with_positions() {
     let e = error("区域 属于 [香洲区, 广州市]");
     assert_eq!((e.line, e.column), (1, 13));
-    assert!(e.message.starts_with("未知区域“广州市”，可用区域：珠海市"), "{e}");
+    assert!(
+        e.message.starts_with("未知区域“广州市”，可用区域：珠海市"),
+        "{e}"
+    );
 
     let e = error("行业 属于 [Z9]");
     assert!(e.message.contains("未知行业“Z9”"), "{e}");
@@ -477,7 +515,10 @@ fn syntax_errors_in_chinese_with_positions() {
     assert!(e.message.contains("金额最小单位为分"), "{e}");
 
     let e = error("上年度.营业收入 >= 2000万");
-    assert!(e.message.contains("“万”不是可用的单位，金额请写 万元"), "{e}");
+    assert!(
+        e.message.contains("“万”不是可用的单位，金额请写 万元"),
+        "{e}"
+    );
 
     let e = error("成立年限 >= 1 非 失信企业");
     assert!(e.message.contains("条件后应为“且”“或”或换行"), "{e}");
@@ -522,7 +563,13 @@ fn depth_is_limited_without_overflowing_the_stack() {
         let text = format!("{}标签 甲", "非 ".repeat(n));
         assert!(parse_rule(&text, &rd()).is_err());
     }
-    assert!(parse_rule(&format!("{}标签 甲{}", "(".repeat(20), ")".repeat(20)), &rd()).is_ok());
+    assert!(
+        parse_rule(
+            &format!("{}标签 甲{}", "(".repeat(20), ")".repeat(20)),
+            &rd()
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -539,7 +586,9 @@ fn printer_writes_canonical_text() {
     );
     assert_eq!(parse_rule(&text, &rd()).unwrap(), r);
     assert_eq!(
-        expr_to_text(&expr("3年前.资产总额 - (近三年平均.资产总额 - 1.25亿元) ÷ 2")),
+        expr_to_text(&expr(
+            "3年前.资产总额 - (近三年平均.资产总额 - 1.25亿元) ÷ 2"
+        )),
         "3年前.资产总额 - (近三年平均.资产总额 - 1.25亿元) ÷ 2"
     );
     assert_eq!(
@@ -583,7 +632,8 @@ fn json_rules_are_checked_with_paths() {
         e[0].to_string(),
         "condition：“>=”两边类型不一致：左边是人数，右边是金额"
     );
-    let e = bad(r#"{"condition": {"kind": "and", "all": [{"kind": "area_in", "areas": ["香洲区"]}]}}"#);
+    let e =
+        bad(r#"{"condition": {"kind": "and", "all": [{"kind": "area_in", "areas": ["香洲区"]}]}}"#);
     assert_eq!(e[0].path.as_deref(), Some("condition.all[0].areas[0]"));
     let e = bad(r#"{"condition": {"kind": "and", "all": []},
         "amount": {"kind": "lit", "value": {"num": 1, "den": 0}, "dim": "money"}}"#);
@@ -595,14 +645,17 @@ fn json_rules_are_checked_with_paths() {
         "left": {"kind": "growth", "indicator": "营业收入", "year": 1},
         "right": {"kind": "lit", "value": {"num": 1, "den": 3}, "dim": "ratio"}}}"#);
     assert!(e[0].message.contains("有限小数"), "{}", e[0]);
-    let e = bad(r#"{"condition": {"kind": "and", "all": []}, "amount": {"kind": "max", "args": []}}"#);
+    let e =
+        bad(r#"{"condition": {"kind": "and", "all": []}, "amount": {"kind": "max", "args": []}}"#);
     assert_eq!(e[0].path.as_deref(), Some("amount"));
     let e = bad(r#"{"condition": {"kind": "has_tag", "tag": " "}}"#);
     assert!(e[0].message.contains("标签名称"), "{}", e[0]);
     let e = bad(r#"{"condition": {"kind": "industry_in", "codes": ["C39"]}}"#);
     assert!(e[0].message.contains("行业代码“C39”无效"), "{}", e[0]);
-    let e = bad(r#"{"condition": {"kind": "and", "all": []}, "amount": {"kind": "aggregate",
-        "indicator": "营业收入", "agg": "sum", "years": 0}}"#);
+    let e = bad(
+        r#"{"condition": {"kind": "and", "all": []}, "amount": {"kind": "aggregate",
+        "indicator": "营业收入", "agg": "sum", "years": 0}}"#,
+    );
     assert_eq!(e[0].path.as_deref(), Some("amount.years"));
     let e = bad("{\n  \"condition\": 3");
     assert_eq!(e[0].line, 2);
@@ -652,15 +705,16 @@ fn policy_tags_become_conditions() {
         let conds = tag_conditions(&p);
         if p.valid_until.is_some() {
             with_date += 1;
-            assert!(
-                conds
-                    .iter()
-                    .any(|c| matches!(c, Cond::InForceUntil { until } if Some(*until) == p.valid_until))
-            );
+            assert!(conds.iter().any(
+                |c| matches!(c, Cond::InForceUntil { until } if Some(*until) == p.valid_until)
+            ));
         }
         if p.enterprise_sizes.len() == 4 {
             all_sizes += 1;
-            assert!(!conds.iter().any(|c| matches!(c, Cond::SizeIn { .. })), "{path:?}");
+            assert!(
+                !conds.iter().any(|c| matches!(c, Cond::SizeIn { .. })),
+                "{path:?}"
+            );
         }
         if p.tags.get("有效期至").is_some_and(|v| v.contains("未注明")) {
             assert!(!conds.iter().any(|c| matches!(c, Cond::InForceUntil { .. })));
@@ -668,7 +722,11 @@ fn policy_tags_become_conditions() {
         let c = Cond::And { all: conds };
         let text = cond_to_text(&c, &rd());
         if !matches!(&c, Cond::And { all } if all.is_empty()) {
-            assert_eq!(parse_condition(&text, &rd()).unwrap(), c, "{path:?}\n{text}");
+            assert_eq!(
+                parse_condition(&text, &rd()).unwrap(),
+                c,
+                "{path:?}\n{text}"
+            );
         }
     }
     assert!(with_date >= 5, "{with_date}");
@@ -678,7 +736,10 @@ fn policy_tags_become_conditions() {
 #[test]
 fn field_catalogue_examples_parse() {
     let f = fields();
-    assert!(f.iter().any(|d| d.name == "营业收入" && d.aliases == ["revenue"]));
+    assert!(
+        f.iter()
+            .any(|d| d.name == "营业收入" && d.aliases == ["revenue"])
+    );
     assert!(f.iter().any(|d| d.name == "成立年限" && d.kind == "年数"));
     for d in &f {
         assert!(parse_condition(&d.example, &rd()).is_ok(), "{}", d.example);
@@ -711,4 +772,295 @@ fn documentation_examples_parse() {
         }
     }
     assert!(ok >= 10 && bad >= 3, "{ok} {bad}");
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const NAMES: &[&str] = &[
+        "链主企业",
+        "失信企业",
+        "高新技术企业",
+        "专精特新“小巨人”企业",
+        "3D打印",
+        "且",
+        "非公企业",
+        "A 级纳税人",
+        "tag",
+        "上年度.营业收入",
+        "Ｂ轮",
+        "say \"hi\"",
+    ];
+
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(NAMES).prop_map(String::from)
+    }
+
+    fn kind() -> impl Strategy<Value = IndicatorKind> {
+        prop::sample::select(IndicatorKind::ALL.to_vec())
+    }
+
+    /// A literal of `dim` that text can express: money in whole 分, other
+    /// dimensions as decimals.
+    fn lit_of(dim: Dim) -> BoxedStrategy<Expr> {
+        let value = match dim {
+            Dim::Money => prop_oneof![
+                (-10_000_000i64..10_000_000).prop_map(Num::int),
+                (0i64..500).prop_map(|n| Num::int(n * 1_000_000)),
+                (0i64..500).prop_map(|n| Num::int(n * 100_000_000)),
+                (0i64..50).prop_map(|n| Num::int(n * 10_000_000_000)),
+            ]
+            .boxed(),
+            _ => (
+                -100_000i128..100_000,
+                prop::sample::select(vec![1i128, 10, 100, 10_000]),
+            )
+                .prop_map(|(n, d)| Num::ratio(n, d).unwrap_or(Num::ZERO))
+                .boxed(),
+        };
+        value
+            .prop_map(move |value| Expr::Lit { value, dim })
+            .boxed()
+    }
+
+    fn leaf_of(dim: Dim) -> BoxedStrategy<Expr> {
+        let year = 0u8..=MAX_YEAR;
+        let kinds: Vec<IndicatorKind> = IndicatorKind::ALL
+            .into_iter()
+            .filter(|k| Dim::of_indicator(*k) == dim)
+            .collect();
+        let mut options: Vec<BoxedStrategy<Expr>> = vec![lit_of(dim)];
+        if !kinds.is_empty() {
+            let k = prop::sample::select(kinds);
+            options.push(
+                (k.clone(), year.clone())
+                    .prop_map(|(indicator, y)| Expr::Indicator {
+                        indicator,
+                        year: YearBack(y),
+                    })
+                    .boxed(),
+            );
+            options.push(
+                (
+                    k,
+                    prop::sample::select(vec![Aggregate::Sum, Aggregate::Avg]),
+                    1u8..=MAX_YEAR,
+                )
+                    .prop_map(|(indicator, agg, years)| Expr::Aggregate {
+                        indicator,
+                        agg,
+                        years,
+                    })
+                    .boxed(),
+            );
+        }
+        match dim {
+            Dim::Ratio => options.push(
+                (kind(), year)
+                    .prop_map(|(indicator, y)| Expr::Growth {
+                        indicator,
+                        year: YearBack(y),
+                    })
+                    .boxed(),
+            ),
+            Dim::Years => options.push(Just(Expr::AgeYears).boxed()),
+            _ => {}
+        }
+        prop::strategy::Union::new(options).boxed()
+    }
+
+    const MAX_YEAR: u8 = 20;
+
+    fn any_dim() -> impl Strategy<Value = Dim> {
+        prop::sample::select(vec![
+            Dim::Money,
+            Dim::Persons,
+            Dim::Land,
+            Dim::Years,
+            Dim::Ratio,
+            Dim::Count,
+        ])
+    }
+
+    fn arith(op: ArithOp, l: Expr, r: Expr) -> Expr {
+        Expr::Arith {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        }
+    }
+
+    /// A well-typed formula of dimension `dim` (see `check::combine`).
+    fn expr_of(dim: Dim, depth: u32) -> BoxedStrategy<Expr> {
+        if depth == 0 {
+            return leaf_of(dim);
+        }
+        let sub = move |d: Dim| expr_of(d, depth - 1);
+        let mut options: Vec<BoxedStrategy<Expr>> = vec![
+            leaf_of(dim),
+            (sub(dim), sub(dim), prop::bool::ANY)
+                .prop_map(|(l, r, add)| arith(if add { ArithOp::Add } else { ArithOp::Sub }, l, r))
+                .boxed(),
+            (sub(dim), sub(Dim::Count), prop::bool::ANY)
+                .prop_map(|(l, r, swap)| {
+                    if swap {
+                        arith(ArithOp::Mul, r, l)
+                    } else {
+                        arith(ArithOp::Mul, l, r)
+                    }
+                })
+                .boxed(),
+            (sub(dim), sub(Dim::Ratio))
+                .prop_map(|(l, r)| arith(ArithOp::Div, l, r))
+                .boxed(),
+            (prop::bool::ANY, prop::collection::vec(sub(dim), 1..3))
+                .prop_map(|(min, args)| {
+                    if min {
+                        Expr::Min { args }
+                    } else {
+                        Expr::Max { args }
+                    }
+                })
+                .boxed(),
+            any_dim()
+                .prop_flat_map(move |bd| {
+                    let froms = prop::collection::btree_set(
+                        lit_of(bd).prop_map(|e| match e {
+                            Expr::Lit { value, .. } => value,
+                            _ => Num::ZERO,
+                        }),
+                        1..4,
+                    );
+                    (sub(bd), froms, prop::collection::vec(sub(dim), 3))
+                })
+                .prop_map(|(basis, froms, amounts)| Expr::Tiers {
+                    basis: Box::new(basis),
+                    bands: froms
+                        .into_iter()
+                        .zip(amounts)
+                        .map(|(from, amount)| Band { from, amount })
+                        .collect(),
+                })
+                .boxed(),
+        ];
+        if dim != Dim::Count {
+            options.push(
+                (sub(dim), sub(Dim::Ratio))
+                    .prop_map(|(l, r)| arith(ArithOp::Mul, l, r))
+                    .boxed(),
+            );
+            options.push(
+                (sub(dim), sub(Dim::Count))
+                    .prop_map(|(l, r)| arith(ArithOp::Div, l, r))
+                    .boxed(),
+            );
+        }
+        if dim == Dim::Ratio {
+            options.push(
+                any_dim()
+                    .prop_flat_map(move |d| (sub(d), sub(d)))
+                    .prop_map(|(l, r)| arith(ArithOp::Div, l, r))
+                    .boxed(),
+            );
+        }
+        prop::strategy::Union::new(options).boxed()
+    }
+
+    fn leaf_cond() -> BoxedStrategy<Cond> {
+        let r = rd();
+        let areas: Vec<String> = r.areas.iter().map(|a| a.code.clone()).collect();
+        let industries: Vec<String> = r.industries.iter().map(|i| i.code.clone()).collect();
+        let cmp_op = prop::sample::select(vec![
+            CmpOp::Ge,
+            CmpOp::Gt,
+            CmpOp::Le,
+            CmpOp::Lt,
+            CmpOp::Eq,
+            CmpOp::Ne,
+        ]);
+        prop_oneof![
+            prop::collection::vec(prop::sample::select(SizeClass::ALL.to_vec()), 1..4)
+                .prop_map(|sizes| Cond::SizeIn { sizes }),
+            prop::collection::vec(prop::sample::select(areas), 1..4)
+                .prop_map(|areas| Cond::AreaIn { areas }),
+            prop::collection::vec(prop::sample::select(industries), 1..4)
+                .prop_map(|codes| Cond::IndustryIn { codes }),
+            name().prop_map(|tag| Cond::HasTag { tag }),
+            name().prop_map(|name| Cond::CertValid { name }),
+            (2000i32..2100, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| Cond::InForceUntil {
+                until: NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+            }),
+            (cmp_op, any_dim())
+                .prop_flat_map(|(op, d)| (Just(op), expr_of(d, 2), expr_of(d, 2)))
+                .prop_map(|(op, left, right)| Cond::Cmp { op, left, right }),
+        ]
+        .boxed()
+    }
+
+    fn any_cond() -> impl Strategy<Value = Cond> {
+        leaf_cond().prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|all| Cond::And { all }),
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|any| Cond::Or { any }),
+                inner.prop_map(|c| Cond::Not { cond: Box::new(c) }),
+            ]
+        })
+    }
+
+    fn any_rule() -> impl Strategy<Value = Rule> {
+        (any_cond(), prop::option::of(expr_of(Dim::Money, 3)))
+            .prop_map(|(condition, amount)| Rule { condition, amount })
+    }
+
+    use zhengqi_domain::size::SizeClass;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// parse(print(ast)) == ast for every well-typed rule, and the JSON
+        /// form reads back to the same rule.
+        #[test]
+        fn print_then_parse_is_identity(r in any_rule()) {
+            let rd = rd();
+            prop_assert_eq!(validate_rule(&r, &rd), Ok(()));
+            let text = to_text(&r, &rd);
+            let back = parse_rule(&text, &rd);
+            prop_assert_eq!(back.as_ref().map_err(|e| format_errors(e)), Ok(&r), "{}", text);
+            let json = serde_json::to_string(&rule_to_json(&r)).unwrap();
+            prop_assert_eq!(rule_from_json(&json, &rd).map_err(|e| format_errors(&e)), Ok(r));
+        }
+
+        #[test]
+        fn arbitrary_strings_never_panic(s in any::<String>()) {
+            let rd = rd();
+            if let Ok(r) = parse_rule(&s, &rd) {
+                prop_assert_eq!(parse_rule(&to_text(&r, &rd), &rd), Ok(r));
+            }
+            let _ = parse_condition(&s, &rd);
+            let _ = parse_expr(&s, &rd);
+            let _ = rule_from_json(&s, &rd);
+        }
+
+        /// Strings assembled from the language's own pieces reach deep into
+        /// the parser; whatever parses must print and parse back the same.
+        #[test]
+        fn token_soup_never_panics(parts in prop::collection::vec(prop::sample::select(vec![
+            "企业规模", "属于", "不属于", "[", "]", "中型", "小型", ",", "，", "区域", "香洲区",
+            "横琴", "行业", "C39", "39", "C", "标签", "资质", "有效", "有效期至", "2026-12-31",
+            "且", "或", "非", "(", ")", "（", "）", "\n", "#注释\n", "上年度.营业收入", "前年.纳税总额",
+            "近三年平均.研发投入", "上年度.从业人员", "上年度.营业收入增长率", "成立年限", "3年前.资产总额",
+            ">=", ">", "<", "=", "!=", "≥", "+", "-", "×", "÷", "*", "/", "2000万元", "1.5亿元",
+            "0.01元", "10%", "50人", "30亩", "3年", "2", "0", "min(", "max(", "阶梯(", ";", ":", "：",
+            "金额 =", "金额 = ", "链主企业", "\"", "“", "”", " ", "全部(", "任一(", "not", "and",
+        ]), 0..40)) {
+            let rd = rd();
+            let s: String = parts.concat();
+            if let Ok(r) = parse_rule(&s, &rd) {
+                let text = to_text(&r, &rd);
+                prop_assert_eq!(parse_rule(&text, &rd), Ok(r), "{}\n→\n{}", s, text);
+            }
+        }
+    }
 }
