@@ -746,14 +746,14 @@ fn field_catalogue_examples_parse() {
     }
 }
 
-/// Every ```rule block in docs/rules.md parses; blocks marked ```rule-error
-/// must fail.
+/// Every ```rule block in docs/rules.md parses and prints back; every
+/// ```rule-error block fails with the message quoted below it (`> …`).
 #[test]
 fn documentation_examples_parse() {
     let doc = include_str!("../../../../docs/rules.md");
     let mut ok = 0;
     let mut bad = 0;
-    let mut lines = doc.lines();
+    let mut lines = doc.lines().peekable();
     while let Some(line) = lines.next() {
         let kind = line.trim();
         if kind != "```rule" && kind != "```rule-error" {
@@ -767,7 +767,10 @@ fn documentation_examples_parse() {
             assert_eq!(parse_rule(&to_text(&r, &rd()), &rd()).unwrap(), r);
             ok += 1;
         } else {
-            assert!(r.is_err(), "应报错：{text}");
+            let e = r.expect_err(&text);
+            let quoted = lines.peek().and_then(|l| l.strip_prefix("> "));
+            let quoted = quoted.unwrap_or_else(|| panic!("错误示例后应引用错误信息：{text}"));
+            assert_eq!(format_errors(&e), quoted, "{text}");
             bad += 1;
         }
     }
