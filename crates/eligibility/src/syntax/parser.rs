@@ -678,11 +678,10 @@ impl<'a> Parser<'a> {
         let mut parens = 0usize;
         loop {
             match self.tok() {
-                Tok::Comma | Tok::RBracket | Tok::Newline | Tok::Eof | Tok::And | Tok::Or
-                    if parens == 0 =>
-                {
-                    break;
-                }
+                // The end of input ends an item even inside unbalanced
+                // parentheses: `bump` does not move past it.
+                Tok::Eof | Tok::Newline => break,
+                Tok::Comma | Tok::RBracket | Tok::And | Tok::Or if parens == 0 => break,
                 Tok::RParen if parens == 0 => break,
                 Tok::LBracket | Tok::Str(_) => break,
                 Tok::LParen => parens += 1,

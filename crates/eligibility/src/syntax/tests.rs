@@ -552,6 +552,20 @@ fn syntax_errors_in_chinese_with_positions() {
     assert!(parse_condition("金额 = 5元", &rd()).is_err());
 }
 
+/// Inputs the fuzzer found (fuzz/fuzz_targets/parse_rule.rs).
+#[test]
+fn fuzz_regressions_terminate() {
+    for text in [
+        // A list item with an unclosed parenthesis ran into the end of input
+        // and looped forever.
+        "企业规模 属于 [中 = max(上年度.纳税总额 × 5% - 103年前万元\n",
+        "区域 属于 香洲区(",
+        "行业 属于 [(",
+    ] {
+        assert!(parse_rule(text, &rd()).is_err(), "{text}");
+    }
+}
+
 #[test]
 fn depth_is_limited_without_overflowing_the_stack() {
     for n in [100, 10_000] {
