@@ -515,6 +515,26 @@ impl<'a> Parser<'a> {
                 )
                 .expecting([format!("{c} {rest}"), format!("标签 “{w}”")]));
         }
+        // A lone area or size name is almost certainly a slip, not a tag.
+        if !self.next_is(KW_VALID) {
+            let hint = if self.rd.area_by_name(&w).is_some() {
+                Some(format!("区域 属于 [{w}]"))
+            } else if SizeClass::from_str(&w).is_ok() {
+                Some(format!("企业规模 属于 [{w}]"))
+            } else {
+                None
+            };
+            if let Some(hint) = hint {
+                return Err(self
+                    .err(
+                        start,
+                        format!(
+                            "“{w}”单独成为条件会被当作标签；若指区域或规模请写 {hint}，若确是标签请写 标签 {w}"
+                        ),
+                    )
+                    .expecting([hint, format!("标签 {w}")]));
+            }
+        }
         self.bump();
         Ok(self.bare_name(w, start))
     }

@@ -530,6 +530,12 @@ fn syntax_errors_in_chinese_with_positions() {
     let e = error("非失信企业");
     assert!(e.message.contains("“非”后要加空格（非 失信企业）"), "{e}");
 
+    let e = error("香洲区 或 横琴");
+    assert!(e.message.contains("请写 区域 属于 [香洲区]"), "{e}");
+    let e = error("非 小型");
+    assert!(e.message.contains("企业规模 属于 [小型]"), "{e}");
+    assert_eq!(cond("标签 香洲区"), tag("香洲区"));
+
     let e = error("标签 \"未闭合");
     assert!(e.message.contains("引号没有闭合"), "{e}");
 
@@ -584,6 +590,14 @@ fn depth_is_limited_without_overflowing_the_stack() {
         )
         .is_ok()
     );
+    // Parentheses around a formula are first tried as a condition group;
+    // the fallback must stay cheap at the depth limit.
+    let start = std::time::Instant::now();
+    let text = format!("{}上年度.营业收入{} >= 1元", "(".repeat(30), ")".repeat(30));
+    assert!(parse_rule(&text, &rd()).is_ok());
+    let text = format!("{}上年度.营业收入 +", "(".repeat(60));
+    assert!(parse_rule(&text, &rd()).is_err());
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
 }
 
 #[test]
