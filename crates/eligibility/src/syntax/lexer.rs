@@ -256,10 +256,12 @@ impl Lexer<'_> {
             return Ok(false);
         }
         let sep = self.chars.get(start + 4).map(|&(_, c)| c);
-        let (s1, s2, s3) = match sep {
-            Some('-') => ('-', '-', None),
-            Some('/') => ('/', '/', None),
-            Some('年') => ('年', '月', Some('日')),
+        // The second separator must match the first: 2026-12-31, 2026/12/31,
+        // 2026年12月31日.
+        let (s2, s3) = match sep {
+            Some('-') => ('-', None),
+            Some('/') => ('/', None),
+            Some('年') => ('月', Some('日')),
             _ => return Ok(false),
         };
         let m_at = start + 5;
@@ -279,7 +281,6 @@ impl Lexer<'_> {
             }
             end += 1;
         }
-        let _ = s1;
         let num = |a: usize, n: usize| self.text(a, a + n).parse::<u32>().ok();
         let date = match (num(start, 4), num(m_at, m), num(d_at, d)) {
             (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d),

@@ -415,12 +415,12 @@ impl<'a> Parser<'a> {
             return self.set_in("行业", |p, items| {
                 let mut codes = Vec::new();
                 for (raw, span) in items {
+                    // Names may repeat (P 教育 / 83 教育): prefer the section.
                     let by_name = || {
-                        let mut m = p.rd.industries.iter().filter(|i| i.name == raw);
-                        let all: Vec<_> = m.by_ref().collect();
-                        all.iter()
+                        let named = || p.rd.industries.iter().filter(|i| i.name == raw);
+                        named()
                             .find(|i| i.is_section())
-                            .or(all.first())
+                            .or_else(|| named().next())
                             .map(|i| i.code.clone())
                     };
                     match p.rd.industry(&raw).map(|i| i.code.clone()).or_else(by_name) {
