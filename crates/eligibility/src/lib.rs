@@ -10,6 +10,8 @@
 //!   evaluator ([`RuleSet::match_all`]).
 //! - [`simulate`]: a draft rule's effect over the whole base (sandbox).
 //! - [`synth`]: a deterministic synthetic base and rule mix for benchmarks.
+//! - [`syntax`]: the text form of rules (parser, checker, printer), their
+//!   JSON form, and the conditions implied by a policy's tags.
 //!
 //! Pure: no IO. The store loads enterprises and rules; the web layer shows
 //! verdicts and explanations.
@@ -24,6 +26,7 @@ pub mod num;
 pub mod population;
 pub mod row;
 pub mod simulate;
+pub mod syntax;
 pub mod synth;
 
 pub use batch::{MatchResult, MatchRow, PolicyMatch};
@@ -31,3 +34,8 @@ pub use explain::{CondExplanation, Explanation, ValueUsed};
 pub use population::{Population, PopulationBytes};
 pub use row::{Context, Outcome, RuleSet, Verdict};
 pub use simulate::{Simulation, simulate_rule};
+pub use syntax::{
+    FieldDoc, RuleError, check_rule, cond_to_text, expr_to_text, fields, parse_condition,
+    parse_expr, parse_rule, rule_from_json, rule_from_value, rule_to_json, tag_conditions, to_text,
+    validate_rule,
+};

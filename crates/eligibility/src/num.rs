@@ -11,10 +11,37 @@ use serde::{Deserialize, Serialize};
 
 /// `num / den` in lowest terms with `den > 0`. Overflow is reported as
 /// `None` by the checked operations, never wrapped.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Serialised as `{"num": i64, "den": i64}`: serde cannot buffer `i128`
+/// inside the internally tagged `Cond`/`Expr`, and literals in rules fit
+/// an `i64` anyway.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Num {
     num: i128,
     den: i128,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NumRepr {
+    num: i64,
+    den: i64,
+}
+
+impl Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (Ok(num), Ok(den)) = (i64::try_from(self.num), i64::try_from(self.den)) else {
+            return Err(serde::ser::Error::custom("数值超出可保存的范围"));
+        };
+        NumRepr { num, den }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        let r = NumRepr::deserialize(d)?;
+        Num::ratio(r.num.into(), r.den.into())
+            .ok_or_else(|| serde::de::Error::custom("分母不能为0"))
+    }
 }
 
 fn gcd(mut a: i128, mut b: i128) -> i128 {
@@ -198,6 +225,30 @@ mod tests {
         assert_eq!(Num::parse_decimal("1."), None);
         assert_eq!(Num::parse_decimal("1e3"), None);
         assert_eq!(Num::ratio(1, 3).unwrap().to_string(), "1/3");
+    }
+
+    #[test]
+    fn rules_with_literals_round_trip_through_serde_json() {
+        use crate::ast::{CmpOp, Cond, Dim, Expr, Rule, YearBack};
+        use zhengqi_domain::enterprise::IndicatorKind;
+        let rule = Rule {
+            condition: Cond::Cmp {
+                op: CmpOp::Ge,
+                left: Expr::Indicator {
+                    indicator: IndicatorKind::Revenue,
+                    year: YearBack(1),
+                },
+                right: Expr::Lit {
+                    value: Num::ratio(25, 2).unwrap(),
+                    dim: Dim::Money,
+                },
+            },
+            amount: None,
+        };
+        let json = serde_json::to_string(&rule).unwrap();
+        assert!(json.contains(r#"{"num":25,"den":2}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Rule>(&json).unwrap(), rule);
+        assert!(serde_json::from_str::<Num>(r#"{"num":1,"den":0}"#).is_err());
     }
 
     #[test]
