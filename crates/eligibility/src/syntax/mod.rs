@@ -26,7 +26,7 @@ use zhengqi_domain::reference::ReferenceData;
 pub use check::{check_rule, validate_rule};
 pub use error::{RuleError, format_errors};
 pub use fields::{FieldDoc, fields};
-pub use policy::tag_conditions;
+pub use policy::{policy_rule, tag_conditions, tag_conditions_of};
 pub use print::{cond_to_text, expr_to_text, to_text};
 
 use crate::ast::{Cond, Expr, Rule};
