@@ -46,3 +46,82 @@ pub async fn fresh_store() -> Result<Store> {
         }
     }
 }
+
+/// Bulk-inserts generated enterprises and indicators with multi-row
+/// statements in one transaction, bypassing the audit log: only for
+/// benchmarks and tests that need a large base quickly, never for real data.
+pub async fn bulk_insert_subjects(
+    store: &Store,
+    rows: &[(
+        zhengqi_domain::enterprise::Enterprise,
+        Vec<zhengqi_domain::enterprise::Indicator>,
+    )],
+) -> Result<()> {
+    use sqlx::AssertSqlSafe;
+    let mut tx = store.begin().await?;
+    let now = crate::ts(chrono::Utc::now());
+    for chunk in rows.chunks(400) {
+        let mut sql = String::from(
+            "INSERT INTO enterprises (uscc, name, legal_rep, founded, area, industry, size_class, size_basis, \
+             tags, certifications, created_at, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${},${},${},${},${})",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 11
+            ));
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (e, _) in chunk {
+            q = q
+                .bind(e.uscc.as_str().to_owned())
+                .bind(e.name.clone())
+                .bind(e.legal_rep.clone())
+                .bind(e.founded.map(|d| d.to_string()))
+                .bind(e.area.clone())
+                .bind(e.industry.clone())
+                .bind(e.size_class.map(|c| c.label().to_owned()))
+                .bind(Option::<String>::None)
+                .bind(serde_json::to_string(&e.tags).unwrap_or_default())
+                .bind(serde_json::to_string(&e.certifications).unwrap_or_default())
+                .bind(now.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let inds: Vec<(&str, &zhengqi_domain::enterprise::Indicator)> = rows
+        .iter()
+        .flat_map(|(e, ind)| ind.iter().map(move |i| (e.uscc.as_str(), i)))
+        .collect();
+    for chunk in inds.chunks(1000) {
+        let mut sql = String::from(
+            "INSERT INTO indicators (uscc, kind, year, value, source, arrived_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 6;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${})",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6
+            ));
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (u, i) in chunk {
+            q = q
+                .bind((*u).to_owned())
+                .bind(i.kind.label().to_owned())
+                .bind(i.year as i64)
+                .bind(i.value)
+                .bind(i.source.clone())
+                .bind(crate::ts(i.arrived_at));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

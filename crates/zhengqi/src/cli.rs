@@ -51,6 +51,17 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: PolicyCmd,
     },
+    /// 政策匹配：全部企业 × 已发布且有规则的政策，输出各政策符合家数、金额与耗时
+    Match {
+        /// 输出 CSV：每个“符合/无法判断”的（统一社会信用代码, 政策编号, 结论, 金额）一行
+        #[arg(long, value_name = "文件")]
+        out: Option<PathBuf>,
+        /// 按该日期判断（YYYY-MM-DD），默认今天
+        #[arg(long, value_name = "日期")]
+        date: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -11,6 +11,7 @@ mod demo;
 mod demo_cases;
 mod export;
 mod import;
+mod matching;
 mod policy;
 mod progress;
 mod refdata;
@@ -131,6 +132,9 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Policy {
                 cmd: PolicyCmd::ImportList { file, db },
             } => policy::import_list(&file, &db).await,
+            Cmd::Match { out, date, db } => {
+                matching::run(out.as_deref(), date.as_deref(), &db).await
+            }
             Cmd::Check { .. } | Cmd::Classify(_) | Cmd::Policy { .. } | Cmd::Calendar { .. } => {
                 Ok(ExitCode::SUCCESS)
             }

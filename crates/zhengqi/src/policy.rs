@@ -254,11 +254,20 @@ pub async fn import_list(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode>
 pub async fn seed_demo(store: &Store, rd: &ReferenceData) -> anyhow::Result<usize> {
     let actor = Actor::system("演示数据");
     let mut n = 0;
+    let mut ids = Vec::new();
     for (key, bytes) in DEMO_POLICIES {
         match import_bytes(store, rd, key, bytes, "published", &actor).await {
-            Ok(_) => n += 1,
+            Ok(
+                PolicyImportOutcome::Created { id }
+                | PolicyImportOutcome::NewVersion { id, .. }
+                | PolicyImportOutcome::Unchanged { id },
+            ) => {
+                n += 1;
+                ids.push(((*key).to_owned(), id));
+            }
             Err(e) => eprintln!("演示政策 {key} 未导入：{e}"),
         }
     }
+    crate::matching::seed_demo_rules(store, rd, &ids).await?;
     Ok(n)
 }
