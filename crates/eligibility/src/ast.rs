@@ -103,7 +103,10 @@ pub enum Expr {
     /// A literal in `dim`'s base unit (`2000万元` → 2,000,000,000 分).
     Lit { value: Num, dim: Dim },
     /// One indicator of one relative year, e.g. 上年度.营业收入.
-    Indicator { indicator: IndicatorKind, year: YearBack },
+    Indicator {
+        indicator: IndicatorKind,
+        year: YearBack,
+    },
     /// 近N年合计/平均 over years back 1..=years (years ≥ 1).
     Aggregate {
         indicator: IndicatorKind,
@@ -113,7 +116,10 @@ pub enum Expr {
     /// Growth rate (v(y) − v(y+1 back)) ÷ v(y+1 back), a Ratio, e.g.
     /// 上年度.营业收入增长率 compares 上年度 with 前年. Unknown if either
     /// figure is missing or the earlier one is 0.
-    Growth { indicator: IndicatorKind, year: YearBack },
+    Growth {
+        indicator: IndicatorKind,
+        year: YearBack,
+    },
     /// 成立年限: full years from the founding date to the evaluation date
     /// (a birthday-style count: founded 2020-03-01 is 1 on 2021-03-01).
     AgeYears,
@@ -173,25 +179,43 @@ impl CmpOp {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Cond {
-    And { all: Vec<Cond> },
-    Or { any: Vec<Cond> },
-    Not { cond: Box<Cond> },
+    And {
+        all: Vec<Cond>,
+    },
+    Or {
+        any: Vec<Cond>,
+    },
+    Not {
+        cond: Box<Cond>,
+    },
     /// 企业规模 属于 [...]; unknown when the size class is not known.
-    SizeIn { sizes: Vec<SizeClass> },
+    SizeIn {
+        sizes: Vec<SizeClass>,
+    },
     /// 区域 属于 [...]: area codes (resolved from names when parsing); true
     /// when the enterprise's area is one of them or lies within one
     /// (ReferenceData::area_within), so 珠海市 covers every district.
-    AreaIn { areas: Vec<String> },
+    AreaIn {
+        areas: Vec<String>,
+    },
     /// 行业 属于 [...]: GB/T 4754 codes as prefixes: a section letter `C`
     /// (制造业) or a division `39` / `C39` (stored as "39").
-    IndustryIn { codes: Vec<String> },
+    IndustryIn {
+        codes: Vec<String>,
+    },
     /// 标签 X: the enterprise carries tag X (e.g. 链主企业, 失信企业).
-    HasTag { tag: String },
+    HasTag {
+        tag: String,
+    },
     /// 资质 X 有效: a certification named X valid on the evaluation date.
-    CertValid { name: String },
+    CertValid {
+        name: String,
+    },
     /// The policy is still in force on the evaluation date (from the
     /// 有效期至 tag): evaluation date ≤ until. Known for every enterprise.
-    InForceUntil { until: NaiveDate },
+    InForceUntil {
+        until: NaiveDate,
+    },
     Cmp {
         op: CmpOp,
         left: Expr,

@@ -593,7 +593,9 @@ impl Store {
             "webhook.requeue",
             "webhook_delivery",
             &delivery_id.to_string(),
-            Some(&serde_json::json!({"dead": true, "attempts": attempts, "last_error": last_error})),
+            Some(
+                &serde_json::json!({"dead": true, "attempts": attempts, "last_error": last_error}),
+            ),
             Some(&serde_json::json!({"dead": false, "attempts": 0})),
         )
         .await?;
@@ -638,7 +640,11 @@ impl Store {
 
     // ---- inbound callbacks ---------------------------------------------
 
-    pub async fn inbound_event(&self, source: &str, event_id: &str) -> Result<Option<InboundRecord>> {
+    pub async fn inbound_event(
+        &self,
+        source: &str,
+        event_id: &str,
+    ) -> Result<Option<InboundRecord>> {
         let row = sqlx::query(
             "SELECT request_hash, state, case_seq, status_code, response, created_at FROM inbound_events \
              WHERE source = $1 AND event_id = $2",

@@ -12,8 +12,9 @@ mod cases;
 mod enterprises;
 mod integration;
 pub use integration::{
-    AttemptOutcome, DeadLetter, DeliveryCounts, DeliveryState, DueDelivery, EVENT_TYPES as WEBHOOK_EVENT_TYPES,
-    InboundCallback, InboundRecord, NewSubscription, Reservation, RetryPolicy, Subscription,
+    AttemptOutcome, DeadLetter, DeliveryCounts, DeliveryState, DueDelivery,
+    EVENT_TYPES as WEBHOOK_EVENT_TYPES, InboundCallback, InboundRecord, NewSubscription,
+    Reservation, RetryPolicy, Subscription,
 };
 mod policies;
 mod reference;

@@ -28,6 +28,11 @@ fn admin() -> Actor {
 /// A case submitted on the 29th and accepted by the first department, which
 /// writes its notices to the outbox. Returns how many notices.
 async fn case_with_events(s: &Store, id: &str) -> usize {
+    case_at(s, id, 3).await
+}
+
+/// The same, accepted at `hour` on the 29th (outbox rows carry the event time).
+async fn case_at(s: &Store, id: &str, hour: u32) -> usize {
     let parts = DEPTS
         .iter()
         .enumerate()
@@ -55,7 +60,7 @@ async fn case_with_events(s: &Store, id: &str) -> usize {
         department: DEPTS[0].into(),
     };
     let (_, notices) = s
-        .apply_case_event(id, &ev, &admin(), t(29, 3), &cal)
+        .apply_case_event(id, &ev, &admin(), t(29, hour), &cal)
         .await
         .unwrap();
     notices.len()
@@ -89,27 +94,46 @@ async fn deliveries_fan_out_back_off_die_and_requeue() {
     let now = Utc::now();
 
     let claimed = s.claim_due_deliveries(now, 100, &p).await.unwrap();
-    assert_eq!(claimed.len(), n, "only the unfiltered subscription wants these");
+    assert_eq!(
+        claimed.len(),
+        n,
+        "only the unfiltered subscription wants these"
+    );
     assert!(claimed.iter().all(|d| d.subscription_id == all));
     assert!(claimed.iter().all(|d| d.case_id == "C1" && d.attempts == 0));
     assert!(claimed.iter().any(|d| d.event == "part_state_changed"));
     assert_eq!(s.outbox_backlog().await.unwrap(), 0);
     // Claimed deliveries are leased: nobody else gets them meanwhile.
-    assert!(s.claim_due_deliveries(now, 100, &p).await.unwrap().is_empty());
+    assert!(
+        s.claim_due_deliveries(now, 100, &p)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let (first, rest) = claimed.split_first().unwrap();
     for d in rest {
         let st = s
-            .record_attempt(d.delivery_id, &AttemptOutcome::Delivered { status: 200 }, now, &p)
+            .record_attempt(
+                d.delivery_id,
+                &AttemptOutcome::Delivered { status: 200 },
+                now,
+                &p,
+            )
             .await
             .unwrap();
         assert_eq!(st, DeliveryState::Delivered);
     }
     // A late duplicate report changes nothing.
     assert_eq!(
-        s.record_attempt(rest[0].delivery_id, &AttemptOutcome::Delivered { status: 200 }, now, &p)
-            .await
-            .unwrap(),
+        s.record_attempt(
+            rest[0].delivery_id,
+            &AttemptOutcome::Delivered { status: 200 },
+            now,
+            &p
+        )
+        .await
+        .unwrap(),
         DeliveryState::Unchanged
     );
 
@@ -154,14 +178,27 @@ async fn deliveries_fan_out_back_off_die_and_requeue() {
     assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 500"));
     let counts = s.delivery_counts().await.unwrap();
     let c_all = counts.iter().find(|c| c.subscription_id == all).unwrap();
-    assert_eq!((c_all.pending, c_all.delivered, c_all.dead), (0, n as i64 - 1, 1));
-    let c_issued = counts.iter().find(|c| c.subscription_id == issued_only).unwrap();
-    assert_eq!((c_issued.pending, c_issued.delivered, c_issued.dead), (0, 0, 0));
+    assert_eq!(
+        (c_all.pending, c_all.delivered, c_all.dead),
+        (0, n as i64 - 1, 1)
+    );
+    let c_issued = counts
+        .iter()
+        .find(|c| c.subscription_id == issued_only)
+        .unwrap();
+    assert_eq!(
+        (c_issued.pending, c_issued.delivered, c_issued.dead),
+        (0, 0, 0)
+    );
 
     // Requeue: audited, a fresh set of attempts, delivered once.
-    s.requeue_delivery(first.delivery_id, &admin(), at).await.unwrap();
+    s.requeue_delivery(first.delivery_id, &admin(), at)
+        .await
+        .unwrap();
     assert!(
-        s.requeue_delivery(first.delivery_id, &admin(), at).await.is_err(),
+        s.requeue_delivery(first.delivery_id, &admin(), at)
+            .await
+            .is_err(),
         "only dead deliveries can be requeued"
     );
     let audit = s
@@ -177,14 +214,28 @@ async fn deliveries_fan_out_back_off_die_and_requeue() {
     assert!(s.dead_letters(10).await.unwrap().is_empty());
     let again = s.claim_due_deliveries(at, 100, &p).await.unwrap();
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].delivery_id, again[0].attempts), (first.delivery_id, 0));
-    assert_eq!(again[0].event_id, first.event_id, "the event id never changes");
-    s.record_attempt(first.delivery_id, &AttemptOutcome::Delivered { status: 204 }, at, &p)
-        .await
-        .unwrap();
+    assert_eq!(
+        (again[0].delivery_id, again[0].attempts),
+        (first.delivery_id, 0)
+    );
+    assert_eq!(
+        again[0].event_id, first.event_id,
+        "the event id never changes"
+    );
+    s.record_attempt(
+        first.delivery_id,
+        &AttemptOutcome::Delivered { status: 204 },
+        at,
+        &p,
+    )
+    .await
+    .unwrap();
     let counts = s.delivery_counts().await.unwrap();
     let c_all = counts.iter().find(|c| c.subscription_id == all).unwrap();
-    assert_eq!((c_all.pending, c_all.delivered, c_all.dead), (0, n as i64, 0));
+    assert_eq!(
+        (c_all.pending, c_all.delivered, c_all.dead),
+        (0, n as i64, 0)
+    );
 }
 
 #[tokio::test]
@@ -193,7 +244,7 @@ async fn later_and_disabled_subscriptions() {
     let p = RetryPolicy::default();
     // Created after the events were written: gets none of them.
     case_with_events(&s, "C1").await;
-    let late = subscribe(&s, "迟到的订阅", &[], Utc::now() + Duration::seconds(1)).await;
+    let late = subscribe(&s, "迟到的订阅", &[], t(29, 4)).await;
     assert!(
         s.claim_due_deliveries(Utc::now(), 100, &p)
             .await
@@ -202,16 +253,27 @@ async fn later_and_disabled_subscriptions() {
     );
     // Disabled: its waiting deliveries are not sent.
     let sub = subscribe(&s, "将停用", &[], t(1, 0)).await;
-    case_with_events(&s, "C2").await;
-    s.disable_subscription(sub, &admin(), Utc::now()).await.unwrap();
-    s.disable_subscription(sub, &admin(), Utc::now()).await.unwrap();
-    assert!(s.disable_subscription(9999, &admin(), Utc::now()).await.is_err());
+    case_at(&s, "C2", 5).await;
+    s.disable_subscription(sub, &admin(), Utc::now())
+        .await
+        .unwrap();
+    s.disable_subscription(sub, &admin(), Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        s.disable_subscription(9999, &admin(), Utc::now())
+            .await
+            .is_err()
+    );
     let claimed = s
         .claim_due_deliveries(Utc::now() + Duration::seconds(5), 100, &p)
         .await
         .unwrap();
     assert!(claimed.iter().all(|d| d.subscription_id == late));
-    assert!(!claimed.is_empty(), "the later subscription gets the later case");
+    assert!(
+        !claimed.is_empty(),
+        "the later subscription gets the later case"
+    );
     let subs = s.subscriptions().await.unwrap();
     assert!(!subs.iter().find(|x| x.id == sub).unwrap().active);
     let audit = s
@@ -230,7 +292,11 @@ async fn later_and_disabled_subscriptions() {
         url: "ftp://x".into(),
         events: vec![],
     };
-    assert!(s.create_subscription(&bad, &admin(), Utc::now()).await.is_err());
+    assert!(
+        s.create_subscription(&bad, &admin(), Utc::now())
+            .await
+            .is_err()
+    );
     let bad = NewSubscription {
         name: "x".into(),
         url: "https://x".into(),
@@ -315,9 +381,15 @@ async fn inbound_event_ids_are_reserved_once() {
         Reservation::Reserved { .. }
     ));
     // A stale reservation can be taken over once.
-    let stale = s.retake_inbound("gcxm-zj", "EXT-1", now, now + Duration::minutes(5)).await;
+    let stale = s
+        .retake_inbound("gcxm-zj", "EXT-1", now, now + Duration::minutes(5))
+        .await;
     assert!(stale.unwrap());
-    assert!(!s.retake_inbound("gcxm-zj", "EXT-1", now, now).await.unwrap());
+    assert!(
+        !s.retake_inbound("gcxm-zj", "EXT-1", now, now)
+            .await
+            .unwrap()
+    );
 
     let body = serde_json::json!({"id": "C1", "status": "办理中"});
     s.complete_inbound("gcxm-zj", "EXT-1", 200, &body, &admin(), now)

@@ -426,7 +426,9 @@ struct AdminPage {
 }
 
 fn beijing(t: DateTime<Utc>) -> String {
-    (t + Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string()
+    (t + Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 async fn admin_view(s: &AppState, u: &PageUser) -> Result<AdminPage, PageError> {
@@ -527,11 +529,7 @@ async fn create_subscription(
             let mut page = admin_view(&s, &u).await?;
             page.new_secret = Some((sub.name, secret));
             // The secret is on this page only: keep it out of caches.
-            Ok((
-                [(axum::http::header::CACHE_CONTROL, "no-store")],
-                page,
-            )
-                .into_response())
+            Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], page).into_response())
         }
         Err(zhengqi_store::StoreError::Invalid(m)) => {
             let mut page = admin_view(&s, &u).await?;

@@ -89,7 +89,9 @@ fn body_of(d: &DueDelivery) -> Vec<u8> {
         id: d.event_id.to_string(),
         event: &d.event,
         case_id: &d.case_id,
-        occurred_at: d.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        occurred_at: d
+            .occurred_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         data: &d.data,
     };
     // Serialising plain strings and an already-parsed JSON value cannot fail.

@@ -270,7 +270,12 @@ async fn webhook_retried_after_backoff_and_delivered_once() {
     let id = a.submit("k1").await;
     let dept = a.token("gcxm0").await;
     let (s, _, v) = a
-        .post(&dept, &format!("/api/v1/integration/cases/{id}/status"), &[], callback("E1", "受理"))
+        .post(
+            &dept,
+            &format!("/api/v1/integration/cases/{id}/status"),
+            &[],
+            callback("E1", "受理"),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
@@ -320,8 +325,13 @@ async fn unreachable_receiver_goes_dead_then_requeue_delivers() {
     let (_, secret) = a.subscribe(&url).await;
     let id = a.submit("k1").await;
     let dept = a.token("gcxm0").await;
-    a.post(&dept, &format!("/api/v1/integration/cases/{id}/status"), &[], callback("E1", "受理"))
-        .await;
+    a.post(
+        &dept,
+        &format!("/api/v1/integration/cases/{id}/status"),
+        &[],
+        callback("E1", "受理"),
+    )
+    .await;
 
     let policy = RetryPolicy::default();
     let mut now = Utc::now();
@@ -349,7 +359,10 @@ async fn unreachable_receiver_goes_dead_then_requeue_delivers() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("死信列表") && page.contains("无法连接接收地址"), "{page}");
+    assert!(
+        page.contains("死信列表") && page.contains("无法连接接收地址"),
+        "{page}"
+    );
     let dead = a.store.dead_letters(100).await.unwrap();
     assert_eq!(dead.len(), events);
     let csrf = extract_csrf(&page);
@@ -382,7 +395,9 @@ async fn unreachable_receiver_goes_dead_then_requeue_delivers() {
     assert_eq!((audit.len(), audit[0].actor_name.as_str()), (1, "admin"));
 
     // The receiver comes up; the requeued delivery arrives, once.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     let rx = receiver_on(listener, &secret, 0).await;
     let r = pass(&a, now).await;
     assert_eq!((r.attempted, r.delivered), (1, 1));
@@ -399,29 +414,49 @@ async fn portal_submission_is_idempotent_and_enterprise_only() {
     let q = a.token("qiye").await;
     let body = json!({"matter": MATTER, "materials": all_materials(), "commitment_signed": true});
     let path = "/api/v1/integration/cases";
-    let (s, _, v) = a.post(&q, path, &[("Idempotency-Key", "YWTB-1")], body.clone()).await;
+    let (s, _, v) = a
+        .post(&q, path, &[("Idempotency-Key", "YWTB-1")], body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
-    let (s, _, v) = a.post(&q, path, &[("Idempotency-Key", "YWTB-1")], body.clone()).await;
+    let (s, _, v) = a
+        .post(&q, path, &[("Idempotency-Key", "YWTB-1")], body.clone())
+        .await;
     assert_eq!((s, v["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
-    let (s, _, v) = a.post(&q, path, &[("Idempotency-Key", "YWTB-2")], body.clone()).await;
+    let (s, _, v) = a
+        .post(&q, path, &[("Idempotency-Key", "YWTB-2")], body.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_ne!(v["id"].as_str(), Some(id.as_str()));
     // Missing key: 400 with a Chinese message.
     let (s, _, v) = a.post(&q, path, &[], body.clone()).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid")));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid"))
+    );
     assert!(v["message"].as_str().unwrap().contains("幂等键"), "{v}");
     // Bad body.
-    let (s, _, v) = a.post(&q, path, &[("Idempotency-Key", "x")], json!({"materials": 3})).await;
+    let (s, _, v) = a
+        .post(
+            &q,
+            path,
+            &[("Idempotency-Key", "x")],
+            json!({"materials": 3}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(v["message"].as_str().unwrap().contains("请求体"), "{v}");
     // Government accounts cannot submit for an enterprise.
     for user in ["gcxm0", "ducha", "admin"] {
         let t = a.token(user).await;
-        let (s, _, _) = a.post(&t, path, &[("Idempotency-Key", "YWTB-9")], body.clone()).await;
+        let (s, _, _) = a
+            .post(&t, path, &[("Idempotency-Key", "YWTB-9")], body.clone())
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
     }
-    let (s, _, _) = a.post("nonsense", path, &[("Idempotency-Key", "k")], body).await;
+    let (s, _, _) = a
+        .post("nonsense", path, &[("Idempotency-Key", "k")], body)
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -449,10 +484,16 @@ async fn status_callbacks_apply_once_and_deny_others() {
     assert_eq!(events_now(&a).await, n);
     // The same event id with other content is refused.
     let (s, _, v) = a.post(&dept, &path, &[], callback("E1", "批准")).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("event_id_reused")));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("event_id_reused"))
+    );
     // A refusal by the state machine is an answer too, kept for repeats.
     let (s, _, refused) = a.post(&dept, &path, &[], callback("E2", "受理")).await;
-    assert_eq!((s, refused["code"].as_str()), (StatusCode::CONFLICT, Some("invalid_transition")));
+    assert_eq!(
+        (s, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
     let (s, h, v) = a.post(&dept, &path, &[], callback("E2", "受理")).await;
     assert_eq!((s, &v), (StatusCode::CONFLICT, &refused));
     assert_eq!(h["idempotent-replayed"], "true");
@@ -478,22 +519,37 @@ async fn status_callbacks_apply_once_and_deny_others() {
         .await
         .unwrap()
         .0;
-    assert!(audit.iter().any(|e| e.after.as_ref().unwrap()["external_ref"] == "GC-E1"));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.after.as_ref().unwrap()["external_ref"] == "GC-E1")
+    );
     assert_eq!(audit.len(), 3, "E1, E2 (refused) and E4: one entry each");
 
     // Denials.
     let out = a.token("outsider").await;
     let (s, _, v) = a.post(&out, &path, &[], callback("X1", "受理")).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
     for user in ["qiye", "ducha", "admin"] {
         let t = a.token(user).await;
         let (s, _, _) = a.post(&t, &path, &[], callback("X2", "受理")).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
     }
     let (s, _, v) = a
-        .post(&dept, "/api/v1/integration/cases/NOPE/status", &[], callback("X3", "受理"))
+        .post(
+            &dept,
+            "/api/v1/integration/cases/NOPE/status",
+            &[],
+            callback("X3", "受理"),
+        )
         .await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     assert!(v["message"].as_str().unwrap().contains("未找到"));
 
     // Bad payloads: Chinese messages, nothing stored.
@@ -526,12 +582,20 @@ async fn status_callbacks_apply_once_and_deny_others() {
     assert_eq!(s, StatusCode::OK, "{v}");
     for i in 1..a.departments.len() {
         let t = a.token(&format!("gcxm{i}")).await;
-        let (s, _, v) = a.post(&t, &path, &[], callback(&format!("A{i}"), "受理")).await;
+        let (s, _, v) = a
+            .post(&t, &path, &[], callback(&format!("A{i}"), "受理"))
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     for i in 0..a.departments.len() {
-        let t = if i == 0 { c.clone() } else { a.token(&format!("gcxm{i}")).await };
-        let (s, _, v) = a.post(&t, &path, &[], callback(&format!("P{i}"), "批准")).await;
+        let t = if i == 0 {
+            c.clone()
+        } else {
+            a.token(&format!("gcxm{i}")).await
+        };
+        let (s, _, v) = a
+            .post(&t, &path, &[], callback(&format!("P{i}"), "批准"))
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     let (_, v) = a.get(&q, &format!("/api/v1/cases/{id}")).await;
@@ -554,7 +618,11 @@ async fn admin_page_manages_subscriptions_and_openapi_documents_it() {
     let csrf = extract_csrf(&page);
     let r = c
         .post(a.url("/admin/integration"))
-        .form(&[("csrf", "forged"), ("name", "x"), ("url", "https://x.example/")])
+        .form(&[
+            ("csrf", "forged"),
+            ("name", "x"),
+            ("url", "https://x.example/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -563,7 +631,11 @@ async fn admin_page_manages_subscriptions_and_openapi_documents_it() {
     // Bad URL: the form again with a Chinese error.
     let r = c
         .post(a.url("/admin/integration"))
-        .form(&[("csrf", csrf.as_str()), ("name", "门户"), ("url", "ftp://x")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "门户"),
+            ("url", "ftp://x"),
+        ])
         .send()
         .await
         .unwrap();
@@ -596,13 +668,19 @@ async fn admin_page_manages_subscriptions_and_openapi_documents_it() {
         .text()
         .await
         .unwrap();
-    assert!(!again.contains(secret) && !again.contains("whsec_"), "shown only once");
+    assert!(
+        !again.contains(secret) && !again.contains("whsec_"),
+        "shown only once"
+    );
     let subs = a.store.subscriptions().await.unwrap();
     assert_eq!(subs.len(), 1);
     assert_eq!(subs[0].events, vec!["case_issued", "case_status_changed"]);
     // Disable (CSRF-checked, audited).
     let r = c
-        .post(a.url(&format!("/admin/integration/subscriptions/{}/disable", subs[0].id)))
+        .post(a.url(&format!(
+            "/admin/integration/subscriptions/{}/disable",
+            subs[0].id
+        )))
         .form(&[("csrf", csrf.as_str())])
         .send()
         .await
@@ -616,7 +694,10 @@ async fn admin_page_manages_subscriptions_and_openapi_documents_it() {
         let r = c.get(a.url("/admin/integration")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{user}");
         let body = r.text().await.unwrap();
-        assert!(!body.contains("href=\"/admin/integration\""), "{user} sees no link");
+        assert!(
+            !body.contains("href=\"/admin/integration\""),
+            "{user} sees no link"
+        );
         let r = c
             .post(a.url("/admin/integration/deliveries/1/requeue"))
             .form(&[("csrf", "x")])
@@ -658,7 +739,12 @@ async fn browser_login(a: &App, user: &str) -> (reqwest::Client, String) {
     let csrf = extract_csrf(&page);
     let r = c
         .post(a.url("/login"))
-        .form(&[("username", user), ("password", PW), ("csrf", &csrf), ("next", "")])
+        .form(&[
+            ("username", user),
+            ("password", PW),
+            ("csrf", &csrf),
+            ("next", ""),
+        ])
         .send()
         .await
         .unwrap();

@@ -43,8 +43,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     let app = zhengqi_web::router(state);
     // Outbound webhooks; deliveries survive restarts in the database.
-    let webhooks =
-        zhengqi_web::webhooks::spawn_worker(store.clone(), zhengqi_web::webhooks::WebhookConfig::default());
+    let webhooks = zhengqi_web::webhooks::spawn_worker(
+        store.clone(),
+        zhengqi_web::webhooks::WebhookConfig::default(),
+    );
 
     print_banner(local, &url, secure_cookies, demo_ready);
     tracing::info!(addr = %local, "政企通已启动");
