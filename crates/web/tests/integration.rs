@@ -402,10 +402,10 @@ async fn unreachable_receiver_goes_dead_then_requeue_delivers() {
     let r = pass(&a, now).await;
     assert_eq!((r.attempted, r.delivered), (1, 1));
     assert_eq!(pass(&a, now + Duration::days(1)).await.attempted, 0);
+    assert_eq!(a.store.dead_letters(100).await.unwrap().len(), events - 1);
     let rx = rx.lock().unwrap();
     assert_eq!((rx.accepted.len(), rx.bad_signatures), (1, 0));
     assert_eq!(rx.accepted[0].0, dead[0].event_id.to_string());
-    assert_eq!(a.store.dead_letters(100).await.unwrap().len(), events - 1);
 }
 
 #[tokio::test]
