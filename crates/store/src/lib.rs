@@ -11,6 +11,12 @@ mod audit;
 mod cases;
 mod eligibility;
 mod enterprises;
+mod integration;
+pub use integration::{
+    AttemptOutcome, DeadLetter, DeliveryCounts, DeliveryState, DueDelivery,
+    EVENT_TYPES as WEBHOOK_EVENT_TYPES, InboundCallback, InboundRecord, NewSubscription,
+    Reservation, RetryPolicy, Subscription,
+};
 mod policies;
 mod reference;
 pub use policies::{

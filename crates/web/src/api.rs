@@ -22,6 +22,7 @@ use zhengqi_store::{Actor, AuditFilter, EnterpriseFilter, NewAccount, SessionKin
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::integration::IntegrationDocs;
 use crate::session::ApiUser;
 use crate::views::{self, EnterpriseView, IndicatorView};
 
@@ -54,7 +55,7 @@ impl Modify for BearerAuth {
         description = "珠海政企通一站式服务平台接口。错误统一为 {\"code\",\"message\"}，message 为中文。先用 POST /auth/login 取得 token，再以 Authorization: Bearer <token> 调用。"
     ),
     servers((url = "/api/v1")),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &IntegrationDocs),
     tags(
         (name = "auth", description = "登录与会话"),
         (name = "enterprises", description = "企业库与指标"),
@@ -85,6 +86,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(crate::cases::api_submit))
         .routes(routes!(crate::cases::api_case))
         .routes(routes!(crate::cases::api_act))
+        .routes(routes!(crate::integration::api_portal_submit))
+        .routes(routes!(crate::integration::api_status_callback))
         .routes(routes!(check_uscc))
         .routes(routes!(classify))
         .split_for_parts();

@@ -5,11 +5,13 @@
 mod api;
 mod cases;
 mod error;
+mod integration;
 mod pages;
 mod policies;
 mod services;
 mod session;
 mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -171,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .merge(policies::router())
         .merge(services::router())
         .merge(cases::pages())
+        .merge(integration::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -42,6 +42,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
     );
     let app = zhengqi_web::router(state);
+    // Outbound webhooks; deliveries survive restarts in the database.
+    let webhooks = zhengqi_web::webhooks::spawn_worker(
+        store.clone(),
+        zhengqi_web::webhooks::WebhookConfig::default(),
+    );
 
     print_banner(local, &url, secure_cookies, demo_ready);
     tracing::info!(addr = %local, "政企通已启动");
@@ -49,6 +54,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("服务异常退出")?;
+    // A send cut off here is retried after its lease; nothing is lost.
+    webhooks.abort();
     store.close().await;
     println!("政企通已停止。");
     Ok(ExitCode::SUCCESS)
