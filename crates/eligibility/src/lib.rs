@@ -36,6 +36,6 @@ pub use row::{Context, Outcome, RuleSet, Verdict};
 pub use simulate::{Simulation, simulate_rule};
 pub use syntax::{
     FieldDoc, RuleError, check_rule, cond_to_text, expr_to_text, fields, parse_condition,
-    parse_expr, parse_rule, rule_from_json, rule_from_value, rule_to_json, tag_conditions, tag_conditions_of, policy_rule, to_text,
-    validate_rule,
+    parse_expr, parse_rule, policy_rule, rule_from_json, rule_from_value, rule_to_json,
+    tag_conditions, tag_conditions_of, to_text, validate_rule,
 };

@@ -72,7 +72,18 @@ pub async fn bulk_insert_subjects(
             }
             sql.push_str(&format!(
                 "(${},${},${},${},${},${},${},${},${},${},${},${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 11
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11,
+                b + 11
             ));
         }
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -107,7 +118,12 @@ pub async fn bulk_insert_subjects(
             }
             sql.push_str(&format!(
                 "(${},${},${},${},${},${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
             ));
         }
         let mut q = sqlx::query(AssertSqlSafe(sql));

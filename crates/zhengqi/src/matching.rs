@@ -44,7 +44,11 @@ fn yuan(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, (fen % 100).abs())
 }
 
-pub async fn run(out: Option<&Path>, date: Option<&str>, args: &DbArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    out: Option<&Path>,
+    date: Option<&str>,
+    args: &DbArgs,
+) -> anyhow::Result<ExitCode> {
     let today = match date {
         None => chrono::Local::now().date_naive(),
         Some(d) => d
@@ -66,10 +70,7 @@ pub async fn run(out: Option<&Path>, date: Option<&str>, args: &DbArgs) -> anyho
     let titles: std::collections::HashMap<i64, String> =
         rules.iter().map(|(id, t, _)| (*id, t.clone())).collect();
     let t = Instant::now();
-    let set = RuleSet::new(
-        rules.into_iter().map(|(id, _, r)| (id, r)).collect(),
-        &ctx,
-    );
+    let set = RuleSet::new(rules.into_iter().map(|(id, _, r)| (id, r)).collect(), &ctx);
     let result = set.match_all(&pop);
     let t_match = t.elapsed();
     println!(

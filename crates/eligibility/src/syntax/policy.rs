@@ -85,7 +85,9 @@ mod policy_rule_tests {
     #[test]
     fn tags_come_first_and_all_four_sizes_mean_no_condition() {
         let staff = crate::ast::Rule {
-            condition: Cond::HasTag { tag: "链主企业".into() },
+            condition: Cond::HasTag {
+                tag: "链主企业".into(),
+            },
             amount: None,
         };
         let tags = tag_conditions_of(
@@ -105,7 +107,10 @@ mod policy_rule_tests {
             }
         );
         assert_eq!(all[2], staff.condition);
-        let every: Vec<String> = SizeClass::ALL.iter().map(|s| s.label().to_owned()).collect();
+        let every: Vec<String> = SizeClass::ALL
+            .iter()
+            .map(|s| s.label().to_owned())
+            .collect();
         assert!(tag_conditions_of(&every, &[], None).is_empty());
     }
 }
