@@ -1,3 +1,5 @@
+// Amounts are written as 元_分 (e.g. 320_000_00 is 320,000.00 元), so the last group has two digits.
+#![allow(clippy::inconsistent_digit_grouping)]
 //! Eligibility storage: versioned rules, pushes at most once, the 免申即享
 //! award life cycle through to paid exactly once, 即申即享 applications, and
 //! loading the whole base for the engine. SQLite, or PostgreSQL when
