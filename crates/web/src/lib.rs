@@ -8,6 +8,7 @@ mod error;
 mod integration;
 mod pages;
 mod policies;
+mod rules;
 mod services;
 mod session;
 mod views;
@@ -174,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .merge(services::router())
         .merge(cases::pages())
         .merge(integration::pages())
+        .merge(rules::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
