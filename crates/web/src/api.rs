@@ -63,6 +63,7 @@ impl Modify for BearerAuth {
         (name = "policies", description = "政策库“一张清单”：检索与详情"),
         (name = "cases", description = "并联审批办件：一次提交、容缺受理、各部门并联办理"),
         (name = "rules", description = "政策兑现规则：解析、校验、试算、沙盘与版本"),
+        (name = "awards", description = "免申即享兑现名单：公示、异议、核准、拨付"),
         (name = "admin", description = "账号与审计"),
         (name = "tools", description = "校验与划型工具"),
     )
@@ -94,6 +95,9 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(crate::rules::api_preview))
         .routes(routes!(crate::rules::api_sandbox))
         .routes(routes!(crate::rules::api_get_rule, crate::rules::api_put_rule))
+        .routes(routes!(crate::awards::api_lists))
+        .routes(routes!(crate::awards::api_list))
+        .routes(routes!(crate::awards::api_act))
         .routes(routes!(check_uscc))
         .routes(routes!(classify))
         .split_for_parts();

@@ -3,6 +3,7 @@
 //! whether the principal may act, call `zhengqi_store`, and render.
 
 mod api;
+mod awards;
 mod cases;
 mod error;
 mod integration;
@@ -176,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::pages())
         .merge(integration::pages())
         .merge(rules::pages())
+        .merge(awards::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
