@@ -94,7 +94,10 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(crate::rules::api_check))
         .routes(routes!(crate::rules::api_preview))
         .routes(routes!(crate::rules::api_sandbox))
-        .routes(routes!(crate::rules::api_get_rule, crate::rules::api_put_rule))
+        .routes(routes!(
+            crate::rules::api_get_rule,
+            crate::rules::api_put_rule
+        ))
         .routes(routes!(crate::awards::api_lists))
         .routes(routes!(crate::awards::api_list))
         .routes(routes!(crate::awards::api_act))

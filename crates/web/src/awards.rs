@@ -123,7 +123,9 @@ pub(crate) async fn generate(s: &AppState, p: &Principal, policy_id: i64) -> Res
         )));
     }
     if rule.rule.amount.is_none() {
-        return Err(ApiError::invalid("规则没有金额公式（金额 = …），无法生成兑现名单"));
+        return Err(ApiError::invalid(
+            "规则没有金额公式（金额 = …），无法生成兑现名单",
+        ));
     }
     // Money is decided on current data, never on a cached base.
     crate::rules::invalidate_base(s);
@@ -386,7 +388,11 @@ async fn detail(
             ..Default::default()
         })
         .await?;
-    trail.extend(award_trail.into_iter().filter(|e| ids.contains(&e.target_id)));
+    trail.extend(
+        award_trail
+            .into_iter()
+            .filter(|e| ids.contains(&e.target_id)),
+    );
     trail.sort_by_key(|e| e.id);
     Ok(AwardListDetail {
         list: list_view(l, &pol.title),
@@ -423,7 +429,11 @@ async fn detail(
         trail: trail
             .into_iter()
             .map(|e| TrailEntry {
-                at: e.at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string(),
+                at: e
+                    .at
+                    .with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 actor: e.actor_name,
                 action: action_label(&e.action).to_owned(),
                 target: if e.target_type == "award" {
@@ -446,8 +456,7 @@ async fn all_lists(s: &AppState, policy: Option<i64>) -> Result<Vec<AwardListVie
         .into_iter()
         .map(|p| (p.id, p.title))
         .collect();
-    Ok(s
-        .store
+    Ok(s.store
         .award_lists(policy)
         .await?
         .iter()

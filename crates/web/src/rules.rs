@@ -539,7 +539,12 @@ fn version_view(r: &StoredRule) -> RuleVersionView {
         mode: r.mode.key().into(),
         mode_label: r.mode.label().into(),
         text: r.text.clone(),
-        created_at: r.created_at.chars().take(19).collect::<String>().replace('T', " "),
+        created_at: r
+            .created_at
+            .chars()
+            .take(19)
+            .collect::<String>()
+            .replace('T', " "),
         created_by: r.created_by.clone(),
     }
 }
@@ -674,7 +679,17 @@ async fn editor_page(
         .as_ref()
         .map(|c| (c.text.clone(), c.mode.clone()))
         .unwrap_or_else(|| (String::new(), Mode::Standard.key().into()));
-    Ok(editor(&s, &u, &pol, r, text, mode, vec![], q.saved, StatusCode::OK))
+    Ok(editor(
+        &s,
+        &u,
+        &pol,
+        r,
+        text,
+        mode,
+        vec![],
+        q.saved,
+        StatusCode::OK,
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -913,10 +928,13 @@ async fn sandbox_page(
         let staff = s.store.current_rule(id).await?;
         let full = match &staff {
             Some(r) => policy_rule(tags_of(&pol), &r.rule),
-            None => policy_rule(tags_of(&pol), &Rule {
-                condition: zhengqi_eligibility::ast::Cond::And { all: vec![] },
-                amount: None,
-            }),
+            None => policy_rule(
+                tags_of(&pol),
+                &Rule {
+                    condition: zhengqi_eligibility::ast::Cond::And { all: vec![] },
+                    amount: None,
+                },
+            ),
         };
         q.a = to_text(&full, &s.reference);
     }
@@ -968,12 +986,32 @@ fn sandbox_rows(drafts: &[DraftView]) -> Vec<Vec<String>> {
             continue;
         };
         out.push(row("总体", "企业总数", v.total.to_string(), String::new()));
-        out.push(row("总体", "符合", v.eligible.to_string(), v.amount_total.clone()));
-        out.push(row("总体", "无法判断", v.undetermined.to_string(), String::new()));
-        out.push(row("总体", "不符合", v.not_eligible.to_string(), String::new()));
+        out.push(row(
+            "总体",
+            "符合",
+            v.eligible.to_string(),
+            v.amount_total.clone(),
+        ));
+        out.push(row(
+            "总体",
+            "无法判断",
+            v.undetermined.to_string(),
+            String::new(),
+        ));
+        out.push(row(
+            "总体",
+            "不符合",
+            v.not_eligible.to_string(),
+            String::new(),
+        ));
         out.push(row("金额", "平均", String::new(), v.amount_mean.clone()));
         out.push(row("金额", "最低", String::new(), v.amount_min.clone()));
-        out.push(row("金额", "中位数", String::new(), v.amount_median.clone()));
+        out.push(row(
+            "金额",
+            "中位数",
+            String::new(),
+            v.amount_median.clone(),
+        ));
         out.push(row("金额", "最高", String::new(), v.amount_max.clone()));
         for (cat, rows) in &v.sections {
             for r in rows {

@@ -86,7 +86,13 @@ async fn app() -> App {
         ent(E2, "珠海乙软件有限公司", "440402", "65", SizeClass::Medium),
         ent(E3, "珠海丙电子有限公司", "440403", "39", SizeClass::Small),
         ent(E4, "珠海丁制造有限公司", "440404", "39", SizeClass::Micro),
-        ent(E5, "珠海戊信息股份有限公司", "440400-BSQ", "65", SizeClass::Large),
+        ent(
+            E5,
+            "珠海戊信息股份有限公司",
+            "440400-BSQ",
+            "65",
+            SizeClass::Large,
+        ),
     ] {
         store.upsert_enterprise(&e, &sys).await.unwrap();
     }
@@ -326,13 +332,16 @@ async fn parse_errors_are_chinese_and_positioned_and_json_round_trips() {
 async fn preview_and_sandbox_count_the_inserted_base() {
     let a = app().await;
     let t = a.token("ducha").await;
-    let (s, v) = a
-        .post(&t, "/rules/preview", json!({"text": RULE_A}))
-        .await;
+    let (s, v) = a.post(&t, "/rules/preview", json!({"text": RULE_A})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["ok"], true);
     assert_eq!(
-        (&v["total"], &v["eligible"], &v["undetermined"], &v["not_eligible"]),
+        (
+            &v["total"],
+            &v["eligible"],
+            &v["undetermined"],
+            &v["not_eligible"]
+        ),
         (&json!(5), &json!(3), &json!(1), &json!(1))
     );
     assert_eq!(v["amount_total"], 75 * 1_000_000, "20万 + 5万 + 50万");
@@ -380,7 +389,10 @@ async fn preview_and_sandbox_count_the_inserted_base() {
     assert_eq!(sa["amount"]["median"], 20 * 1_000_000);
     assert_eq!(sa["amount"]["max"], 50 * 1_000_000);
     let sb = &v["drafts"][1]["simulation"];
-    assert_eq!((&sb["eligible"], &sb["undetermined"]), (&json!(2), &json!(1)));
+    assert_eq!(
+        (&sb["eligible"], &sb["undetermined"]),
+        (&json!(2), &json!(1))
+    );
     let conds = sb["conditions"].as_array().unwrap();
     assert_eq!(conds.len(), 2);
     assert!(
@@ -394,14 +406,13 @@ async fn preview_and_sandbox_count_the_inserted_base() {
 
     // The printable page and the export carry the same figures.
     let c = a.browser("ducha").await;
-    let q = format!(
-        "a={}&b={}",
-        urlencoding(RULE_A),
-        urlencoding(RULE_B)
-    );
+    let q = format!("a={}&b={}", urlencoding(RULE_A), urlencoding(RULE_B));
     let (s, html) = a.page(&c, &format!("/sandbox?{q}")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("<div class=\"stat sim-eligible\">3</div>"), "{html}");
+    assert!(
+        html.contains("<div class=\"stat sim-eligible\">3</div>"),
+        "{html}"
+    );
     assert!(html.contains("<div class=\"stat sim-eligible\">2</div>"));
     assert!(html.contains("75万元"), "amount total shown");
     let r = c
@@ -475,7 +486,10 @@ async fn editor_saves_versions_and_refuses_other_roles() {
     let c = a.browser("czj").await;
     let (s, html) = a.page(&c, &format!("/policies/{}", a.policy)).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains(&format!("href=\"{path}\"")), "linked for staff");
+    assert!(
+        html.contains(&format!("href=\"{path}\"")),
+        "linked for staff"
+    );
     let (s, html) = a.page(&c, &path).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("区域 属于"), "tag condition shown: {html}");
@@ -566,7 +580,12 @@ async fn editor_saves_versions_and_refuses_other_roles() {
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
     assert_eq!(
-        a.store.current_rule(a.policy).await.unwrap().unwrap().version,
+        a.store
+            .current_rule(a.policy)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
         2,
         "refused requests change nothing"
     );
@@ -611,14 +630,7 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let list: i64 = r
-        .url()
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let list: i64 = r.url().path().rsplit('/').next().unwrap().parse().unwrap();
     let (s, d) = a.get(&t, &format!("/award-lists/{list}")).await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["list"]["status"], "review");
@@ -636,7 +648,10 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
             .unwrap()
     };
     let (a1, a5) = (award_of(&d, E1), award_of(&d, E5));
-    assert_eq!(d["awards"][0]["name"], "珠海戊信息股份有限公司", "largest first");
+    assert_eq!(
+        d["awards"][0]["name"], "珠海戊信息股份有限公司",
+        "largest first"
+    );
     // Not public before 公示.
     let anon = reqwest::Client::new();
     let r = anon
@@ -659,7 +674,11 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
     assert_eq!(d["list"]["publicity_days"], 5);
     // Cancelling is only for lists under review.
     let (s, v) = a
-        .post(&t, &format!("/award-lists/{list}/actions"), json!({"action": "cancel"}))
+        .post(
+            &t,
+            &format!("/award-lists/{list}/actions"),
+            json!({"action": "cancel"}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 
@@ -693,23 +712,39 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
     // The enterprise sees no staff pages and cannot act.
     let tq = a.token("qiye").await;
     let (s, _) = a
-        .post(&tq, &format!("/award-lists/{list}/actions"), json!({"action": "approve", "award_id": a1}))
+        .post(
+            &tq,
+            &format!("/award-lists/{list}/actions"),
+            json!({"action": "approve", "award_id": a1}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     // Enterprises confirm their accounts (their own pages; here the store).
     let today = chrono::Local::now().date_naive();
     let sys = Actor::system("企业");
-    for (id, name) in [(a1, "珠海甲科技有限公司"), (a5, "珠海戊信息股份有限公司")] {
+    for (id, name) in [(a1, "珠海甲科技有限公司"), (a5, "珠海戊信息股份有限公司")]
+    {
         let acct = BankAccount::parse(name, name, "中国银行珠海分行", "6217000012345678").unwrap();
         a.store
-            .award_action(id, AwardAction::ConfirmAccount, Some(&acct), None, today, &sys)
+            .award_action(
+                id,
+                AwardAction::ConfirmAccount,
+                Some(&acct),
+                None,
+                today,
+                &sys,
+            )
             .await
             .unwrap();
     }
     // No approval during 公示.
     let (s, v) = a
-        .post(&t, &format!("/award-lists/{list}/actions"), json!({"action": "approve", "award_id": a1}))
+        .post(
+            &t,
+            &format!("/award-lists/{list}/actions"),
+            json!({"action": "approve", "award_id": a1}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(v["message"].as_str().unwrap().contains("公示期未满"), "{v}");
@@ -720,14 +755,20 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
     assert_eq!(d["objections"][0]["uscc"], E5);
     let r = c
         .post(format!("{}/awards/{list}/objections/{oid}", a.base))
-        .form(&[("csrf", csrf.as_str()), ("upheld", "1"), ("note", "核实属实")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("upheld", "1"),
+            ("note", "核实属实"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
     // The notice period passes.
-    zhengqi_store::testing::end_publicity(&a.store, list).await.unwrap();
+    zhengqi_store::testing::end_publicity(&a.store, list)
+        .await
+        .unwrap();
     let r = c
         .post(format!("{}/awards/{list}/awards/{a1}", a.base))
         .form(&[("csrf", csrf.as_str()), ("action", "approve")])
@@ -736,12 +777,20 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let (s, v) = a
-        .post(&t, &format!("/award-lists/{list}/actions"), json!({"action": "approve", "award_id": a5}))
+        .post(
+            &t,
+            &format!("/award-lists/{list}/actions"),
+            json!({"action": "approve", "award_id": a5}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "withdrawn stays withdrawn: {v}");
     // Payment needs a reference and happens once.
     let (s, _) = a
-        .post(&t, &format!("/award-lists/{list}/actions"), json!({"action": "pay", "award_id": a1}))
+        .post(
+            &t,
+            &format!("/award-lists/{list}/actions"),
+            json!({"action": "pay", "award_id": a1}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, d) = a
@@ -768,7 +817,10 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
         .iter()
         .find(|x| x["id"] == a1)
         .unwrap();
-    assert_eq!((&paid["status"], &paid["payment_ref"]), (&json!("paid"), &json!("ZF2026-0001")));
+    assert_eq!(
+        (&paid["status"], &paid["payment_ref"]),
+        (&json!("paid"), &json!("ZF2026-0001"))
+    );
     assert_eq!(d["list"]["total"], 25 * 1_000_000, "E5 withdrawn");
     // Every step is on the list page's trail.
     let steps: Vec<&str> = d["trail"]
@@ -777,7 +829,15 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    for step in ["生成名单", "发布公示", "提出异议", "处理异议", "确认收款账户", "核准", "拨付"] {
+    for step in [
+        "生成名单",
+        "发布公示",
+        "提出异议",
+        "处理异议",
+        "确认收款账户",
+        "核准",
+        "拨付",
+    ] {
         assert!(steps.contains(&step), "{step} in {steps:?}");
     }
     let (s, html) = a.page(&c, &format!("/awards/{list}")).await;
@@ -785,9 +845,16 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
     assert!(html.contains("ZF2026-0001") && html.contains("公示期满"));
     // A supervisor sees the list but cannot act.
     let ts = a.token("ducha").await;
-    assert_eq!(a.get(&ts, "/award-lists").await.1.as_array().unwrap().len(), 1);
+    assert_eq!(
+        a.get(&ts, "/award-lists").await.1.as_array().unwrap().len(),
+        1
+    );
     let (s, _) = a
-        .post(&ts, &format!("/award-lists/{list}/actions"), json!({"action": "withdraw", "award_id": a1}))
+        .post(
+            &ts,
+            &format!("/award-lists/{list}/actions"),
+            json!({"action": "withdraw", "award_id": a1}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // A list under review can be cancelled.
@@ -797,9 +864,16 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
         .await
         .unwrap();
     let (s, d) = a
-        .post(&t, &format!("/award-lists/{id2}/actions"), json!({"action": "cancel"}))
+        .post(
+            &t,
+            &format!("/award-lists/{id2}/actions"),
+            json!({"action": "cancel"}),
+        )
         .await;
-    assert_eq!((s, &d["list"]["status"]), (StatusCode::OK, &json!("cancelled")));
+    assert_eq!(
+        (s, &d["list"]["status"]),
+        (StatusCode::OK, &json!("cancelled"))
+    );
 }
 
 #[tokio::test]
@@ -832,7 +906,11 @@ async fn the_instant_queue_is_decided_by_the_owning_department_with_a_reason() {
     let url = format!("{}/applications/{pending}", a.base);
     let r = c
         .post(&url)
-        .form(&[("csrf", csrf.as_str()), ("decision", "reject"), ("note", " ")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("decision", "reject"),
+            ("note", " "),
+        ])
         .send()
         .await
         .unwrap();
@@ -842,7 +920,11 @@ async fn the_instant_queue_is_decided_by_the_owning_department_with_a_reason() {
     let (_, h) = a.page(&o, "/applications").await;
     let r = o
         .post(&url)
-        .form(&[("csrf", csrf_of(&h).as_str()), ("decision", "approve"), ("note", "可")])
+        .form(&[
+            ("csrf", csrf_of(&h).as_str()),
+            ("decision", "approve"),
+            ("note", "可"),
+        ])
         .send()
         .await
         .unwrap();
@@ -864,7 +946,11 @@ async fn the_instant_queue_is_decided_by_the_owning_department_with_a_reason() {
     // Decided once: a second decision is refused.
     let r = c
         .post(&url)
-        .form(&[("csrf", csrf.as_str()), ("decision", "approve"), ("note", "改判")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("decision", "approve"),
+            ("note", "改判"),
+        ])
         .send()
         .await
         .unwrap();
