@@ -138,6 +138,12 @@ impl Principal {
         matches!(self.role, Role::Staff | Role::Supervisor | Role::Admin)
     }
 
+    /// One policy's lists and queued applications: supervisors and
+    /// administrators see all, staff their own department's policies.
+    pub fn can_view_awards_of(&self, issuer: &str, departments: &[String]) -> bool {
+        matches!(self.role, Role::Supervisor | Role::Admin) || self.owns_policy(issuer, departments)
+    }
+
     /// … but only administrators and the owning department's staff
     /// generate, publish, approve, pay or cancel award lists and decide
     /// queued 即申即享 applications.
@@ -240,6 +246,7 @@ mod tests {
         assert!(staff.can_manage_awards("SSWJ", &[]));
         assert!(!staff.can_manage_awards("SCZJ", &[]));
         assert!(staff.can_run_sandbox() && staff.can_view_awards());
+        assert!(staff.can_view_awards_of("SSWJ", &[]) && !staff.can_view_awards_of("SCZJ", &[]));
 
         let admin = p(Role::Admin);
         assert!(admin.can_edit_policy_rule("X", &[]) && admin.can_manage_awards("X", &[]));
@@ -249,11 +256,13 @@ mod tests {
         assert!(sup.can_run_sandbox() && sup.can_view_awards());
         assert!(!sup.can_edit_policy_rule("SSWJ", &depts));
         assert!(!sup.can_manage_awards("SSWJ", &depts));
+        assert!(sup.can_view_awards_of("SCZJ", &[]));
 
         let e = p(Role::Enterprise);
         assert!(!e.can_run_sandbox() && !e.can_view_awards());
         assert!(!e.can_edit_policy_rule("SSWJ", &depts));
         assert!(!e.can_manage_awards("SSWJ", &depts));
+        assert!(!e.can_view_awards_of("SSWJ", &depts));
 
         // Staff without a department own nothing.
         let mut lost = p(Role::Staff);

@@ -98,7 +98,10 @@ pub fn router() -> Router<AppState> {
             crate::rules::api_get_rule,
             crate::rules::api_put_rule
         ))
-        .routes(routes!(crate::awards::api_lists))
+        .routes(routes!(
+            crate::awards::api_lists,
+            crate::awards::api_generate
+        ))
         .routes(routes!(crate::awards::api_list))
         .routes(routes!(crate::awards::api_act))
         .routes(routes!(check_uscc))

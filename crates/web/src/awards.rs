@@ -86,6 +86,9 @@ async fn visible_list(
         .await?
         .ok_or_else(|| ApiError::not_found("该名单"))?;
     let pol = policy_of(s, l.policy_id).await?;
+    if !p.can_view_awards_of(&pol.issuer, &pol.departments) {
+        return Err(ApiError::forbidden());
+    }
     Ok((l, pol))
 }
 
@@ -448,19 +451,28 @@ async fn detail(
     })
 }
 
-async fn all_lists(s: &AppState, policy: Option<i64>) -> Result<Vec<AwardListView>, ApiError> {
-    let titles: std::collections::HashMap<i64, String> = s
+/// The lists the principal may see (staff: their department's policies).
+async fn all_lists(
+    s: &AppState,
+    p: &Principal,
+    policy: Option<i64>,
+) -> Result<Vec<AwardListView>, ApiError> {
+    let policies: std::collections::HashMap<i64, PolicySummary> = s
         .store
         .policies()
         .await?
         .into_iter()
-        .map(|p| (p.id, p.title))
+        .map(|p| (p.id, p))
         .collect();
     Ok(s.store
         .award_lists(policy)
         .await?
         .iter()
-        .map(|l| list_view(l, titles.get(&l.policy_id).map_or("", String::as_str)))
+        .filter_map(|l| {
+            let pol = policies.get(&l.policy_id)?;
+            p.can_view_awards_of(&pol.issuer, &pol.departments)
+                .then(|| list_view(l, &pol.title))
+        })
         .collect())
 }
 
@@ -490,11 +502,38 @@ pub async fn api_lists(
     if !p.can_view_awards() {
         return Err(ApiError::forbidden());
     }
-    let mut v = all_lists(&s, q.policy).await?;
+    let mut v = all_lists(&s, &p, q.policy).await?;
     if let Some(st) = q.status.filter(|x| !x.is_empty()) {
         v.retain(|l| l.status == st);
     }
     Ok(Json(v))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct GenerateRequest {
+    /// A 免申即享 policy with a rule that has an amount formula.
+    pub policy_id: i64,
+}
+
+/// Generates a 免申即享 list for review: the engine evaluates the policy's
+/// current rule (with its tag conditions) over current data; eligible
+/// enterprises with a positive amount are listed.
+#[utoipa::path(post, path = "/award-lists", tag = "awards", request_body = GenerateRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = AwardListDetail), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn api_generate(
+    State(s): State<AppState>,
+    ApiUser(p): ApiUser,
+    ApiJson(req): ApiJson<GenerateRequest>,
+) -> Result<Response, ApiError> {
+    let id = generate(&s, &p, req.policy_id).await?;
+    let (l, pol) = visible_list(&s, &p, &id.to_string()).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(detail(&s, &p, &l, &pol).await?),
+    )
+        .into_response())
 }
 
 /// One award list with its awards, objections and audited steps.
@@ -562,7 +601,7 @@ async fn lists_page(
         return Err(PageError::forbidden());
     }
     let policy = q.policy.parse::<i64>().ok();
-    let mut lists = all_lists(&s, policy).await.map_err(page_err)?;
+    let mut lists = all_lists(&s, &u.p, policy).await.map_err(page_err)?;
     if !q.status.is_empty() {
         lists.retain(|l| l.status == q.status);
     }
@@ -937,6 +976,11 @@ async fn applications_page(
         .await?
         .into_iter()
         .filter(|a| all || a.status == ApplicationStatus::Pending)
+        .filter(|a| {
+            policies
+                .get(&a.policy_id)
+                .is_some_and(|p| u.p.can_view_awards_of(&p.issuer, &p.departments))
+        })
         .map(|a| {
             let pol = policies.get(&a.policy_id);
             QueueRow {

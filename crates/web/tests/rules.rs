@@ -534,6 +534,11 @@ async fn editor_saves_versions_and_refuses_other_roles() {
     assert!(html.contains("即申即享") && html.contains("第 1 版"));
     let cur = a.store.current_rule(a.policy).await.unwrap().unwrap();
     assert_eq!((cur.version, cur.text.as_str()), (2, RULE_B));
+    // The sandbox starts from the policy's full rule (tags + staff rule).
+    let (s, html) = a.page(&c, &format!("/sandbox?policy={}", a.policy)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("区域 属于 [珠海市]"), "{html}");
+    assert!(html.contains("<div class=\"stat sim-eligible\">2</div>"));
 
     // Refusals: enterprise pages and API, other department, supervisor.
     let q = a.browser("qiye").await;
@@ -843,6 +848,13 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
     let (s, html) = a.page(&c, &format!("/awards/{list}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("ZF2026-0001") && html.contains("公示期满"));
+    // Another department's staff neither see nor open the list.
+    let tw = a.token("swj").await;
+    assert_eq!(a.get(&tw, "/award-lists").await.1, json!([]));
+    assert_eq!(
+        a.get(&tw, &format!("/award-lists/{list}")).await.0,
+        StatusCode::FORBIDDEN
+    );
     // A supervisor sees the list but cannot act.
     let ts = a.token("ducha").await;
     assert_eq!(
@@ -857,12 +869,13 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    // A list under review can be cancelled.
-    let id2 = a
-        .store
-        .create_award_list(a.policy, 1, &[(E2.into(), 100)], 0, &sys)
-        .await
-        .unwrap();
+    // A second list, generated over the API, can be cancelled while under review.
+    let (s, d) = a
+        .post(&t, "/award-lists", json!({"policy_id": a.policy}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["list"]["count"], 3);
+    let id2 = d["list"]["id"].as_i64().unwrap();
     let (s, d) = a
         .post(
             &t,
