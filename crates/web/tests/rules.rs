@@ -468,6 +468,28 @@ async fn preview_and_sandbox_count_the_inserted_base() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let (_, js) = a.page(&c, "/static/rules.js").await;
     assert!(js.contains("x-csrf-token"));
+
+    // Every endpoint is in the OpenAPI document.
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", a.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for p in [
+        "/rules/parse",
+        "/rules/check",
+        "/rules/preview",
+        "/sandbox",
+        "/policies/{id}/rule",
+        "/award-lists",
+        "/award-lists/{id}",
+        "/award-lists/{id}/actions",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p} documented");
+    }
+    assert!(doc["paths"]["/policies/{id}/rule"]["put"].is_object());
+    assert!(doc["paths"]["/award-lists"]["post"].is_object());
 }
 
 fn urlencoding(s: &str) -> String {
