@@ -3,11 +3,13 @@
 //! whether the principal may act, call `zhengqi_store`, and render.
 
 mod api;
+mod awards;
 mod cases;
 mod error;
 mod integration;
 mod pages;
 mod policies;
+mod rules;
 mod services;
 mod session;
 mod views;
@@ -174,6 +176,8 @@ pub fn router(state: AppState) -> Router {
         .merge(services::router())
         .merge(cases::pages())
         .merge(integration::pages())
+        .merge(rules::pages())
+        .merge(awards::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
