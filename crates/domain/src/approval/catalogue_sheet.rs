@@ -520,13 +520,19 @@ pub fn plan_tables(
         }
     }
 
-    // Whole-catalogue rules, reported where the offending row is. Only
-    // meaningful once every row parsed; otherwise the parse errors stand.
-    if errors.is_empty()
-        && let Err(CatalogueError::Invalid { problems }) = next.validate(reference)
-    {
+    // Whole-catalogue rules over the rows that parsed (a row that did not
+    // parse keeps its stored version here, which was valid), reported where
+    // the offending row is, so one upload shows every problem.
+    let failed: BTreeSet<&String> = order.iter().filter(|c| !parsed_ok.contains(*c)).collect();
+    if let Err(CatalogueError::Invalid { problems }) = next.validate(reference) {
         for p in problems {
-            let (sheet, line) = match problem_target(&p) {
+            let target = problem_target(&p);
+            if let ProblemTarget::Item(code, _) | ProblemTarget::Material(code, _, _) = &target
+                && failed.contains(code)
+            {
+                continue;
+            }
+            let (sheet, line) = match target {
                 ProblemTarget::Item(code, _) => {
                     (ITEMS, lines.get(&code).map_or(0, |l| l.item))
                 }
