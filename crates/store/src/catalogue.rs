@@ -154,7 +154,11 @@ impl Store {
     }
 
     /// The stored catalogue, seeding it from `seed` on first use.
-    pub async fn catalogue_or_seed(&self, seed: &Catalogue, actor: &Actor) -> Result<StoredCatalogue> {
+    pub async fn catalogue_or_seed(
+        &self,
+        seed: &Catalogue,
+        actor: &Actor,
+    ) -> Result<StoredCatalogue> {
         if let Some(c) = self.catalogue().await? {
             return Ok(c);
         }
@@ -210,15 +214,19 @@ impl Store {
             }
             let body = to_json(item)?;
             let position: i64 = match stored {
-                Some(_) => sqlx::query_scalar("SELECT position FROM catalogue_items WHERE code = $1")
-                    .bind(&item.code)
+                Some(_) => {
+                    sqlx::query_scalar("SELECT position FROM catalogue_items WHERE code = $1")
+                        .bind(&item.code)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+                None => {
+                    sqlx::query_scalar::<_, i64>(
+                        "SELECT COALESCE(MAX(position), -1) + 1 FROM catalogue_items",
+                    )
                     .fetch_one(&mut *tx)
-                    .await?,
-                None => sqlx::query_scalar::<_, i64>(
-                    "SELECT COALESCE(MAX(position), -1) + 1 FROM catalogue_items",
-                )
-                .fetch_one(&mut *tx)
-                .await?,
+                    .await?
+                }
             };
             sqlx::query(
                 "INSERT INTO catalogue_items (code, position, department, body, version, updated_at, updated_by) \
@@ -272,15 +280,19 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
             let position: i64 = match stored {
-                Some(_) => sqlx::query_scalar("SELECT position FROM catalogue_matters WHERE code = $1")
-                    .bind(&m.code)
+                Some(_) => {
+                    sqlx::query_scalar("SELECT position FROM catalogue_matters WHERE code = $1")
+                        .bind(&m.code)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+                None => {
+                    sqlx::query_scalar::<_, i64>(
+                        "SELECT COALESCE(MAX(position), -1) + 1 FROM catalogue_matters",
+                    )
                     .fetch_one(&mut *tx)
-                    .await?,
-                None => sqlx::query_scalar::<_, i64>(
-                    "SELECT COALESCE(MAX(position), -1) + 1 FROM catalogue_matters",
-                )
-                .fetch_one(&mut *tx)
-                .await?,
+                    .await?
+                }
             };
             sqlx::query(
                 "INSERT INTO catalogue_matters (code, position, body, version, updated_at, updated_by) \

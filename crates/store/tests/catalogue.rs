@@ -3,7 +3,7 @@
 //! PostgreSQL when `DATABASE_URL` is set.
 
 use zhengqi_domain::approval::catalogue::Catalogue;
-use zhengqi_domain::approval::catalogue_edit::{EditMode, ItemDraft, CatalogueChanges, apply_item};
+use zhengqi_domain::approval::catalogue_edit::{CatalogueChanges, EditMode, ItemDraft, apply_item};
 use zhengqi_domain::reference::ReferenceData;
 use zhengqi_store::testing::fresh_store;
 use zhengqi_store::{Actor, AuditFilter, StoreError};
@@ -27,7 +27,13 @@ async fn seeded_once_and_read_back_unchanged() {
         .await
         .unwrap();
     assert_eq!(n, 1, "{entries:?}");
-    assert_eq!(s.service_item_history(&seed.items[0].code).await.unwrap().len(), 1);
+    assert_eq!(
+        s.service_item_history(&seed.items[0].code)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -40,8 +46,7 @@ async fn edits_are_versioned_audited_and_conflicts_refused() {
 
     let mut d = ItemDraft::from_item(&item);
     d.name = format!("{}（已修订）", item.name);
-    let (next, edited) =
-        apply_item(&base.catalogue, &r, &d, EditMode::Update(&item.code)).unwrap();
+    let (next, edited) = apply_item(&base.catalogue, &r, &d, EditMode::Update(&item.code)).unwrap();
     let changes = CatalogueChanges::between(&base.catalogue, &next);
     let v2 = s.save_catalogue(base.version, &changes, &a).await.unwrap();
     assert_eq!(v2, 2);
@@ -55,10 +60,17 @@ async fn edits_are_versioned_audited_and_conflicts_refused() {
     d.name = format!("{}（另一修订）", item.name);
     let (stale, _) = apply_item(&base.catalogue, &r, &d, EditMode::Update(&item.code)).unwrap();
     let err = s
-        .save_catalogue(base.version, &CatalogueChanges::between(&base.catalogue, &stale), &a)
+        .save_catalogue(
+            base.version,
+            &CatalogueChanges::between(&base.catalogue, &stale),
+            &a,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("已被他人修改")), "{err}");
+    assert!(
+        matches!(err, StoreError::Conflict(ref m) if m.contains("已被他人修改")),
+        "{err}"
+    );
     assert_eq!(s.catalogue().await.unwrap().unwrap(), now);
 
     // A new item goes to the end; no-op saves write nothing.
@@ -72,11 +84,16 @@ async fn edits_are_versioned_audited_and_conflicts_refused() {
         .unwrap();
     assert_eq!(v3, 3);
     assert_eq!(
-        s.save_catalogue(3, &CatalogueChanges::default(), &a).await.unwrap(),
+        s.save_catalogue(3, &CatalogueChanges::default(), &a)
+            .await
+            .unwrap(),
         3
     );
     let latest = s.catalogue().await.unwrap().unwrap();
-    assert_eq!(latest.catalogue.items.last().map(|i| i.code.as_str()), Some("XK-440400-9001"));
+    assert_eq!(
+        latest.catalogue.items.last().map(|i| i.code.as_str()),
+        Some("XK-440400-9001")
+    );
     assert_eq!(latest.catalogue, next3);
 
     let (entries, _) = s
@@ -87,7 +104,10 @@ async fn edits_are_versioned_audited_and_conflicts_refused() {
         .await
         .unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, vec!["catalogue.item.create", "catalogue.item.update"]);
+    assert_eq!(
+        actions,
+        vec!["catalogue.item.create", "catalogue.item.update"]
+    );
     let upd = &entries[1];
     assert_eq!(upd.target_id, item.code);
     assert_eq!(
@@ -101,7 +121,10 @@ async fn edits_are_versioned_audited_and_conflicts_refused() {
             .is_some_and(|n| n.ends_with("（已修订）"))
     );
     let hist = s.service_item_history(&item.code).await.unwrap();
-    assert_eq!(hist.iter().map(|h| h.version).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(
+        hist.iter().map(|h| h.version).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
     assert_eq!(hist[1].item, item);
 }
 
@@ -121,7 +144,9 @@ async fn concurrent_edits_on_one_base_one_wins() {
         let (next, _) = apply_item(&base.catalogue, &r, &d, EditMode::Update(&item.code)).unwrap();
         let ch = CatalogueChanges::between(&base.catalogue, &next);
         let v = base.version;
-        tasks.push(tokio::spawn(async move { s.save_catalogue(v, &ch, &a).await }));
+        tasks.push(tokio::spawn(
+            async move { s.save_catalogue(v, &ch, &a).await },
+        ));
     }
     let mut ok = 0;
     for t in tasks {

@@ -38,7 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/services/new", get(new_page).post(new_submit))
         .route("/services/export.xlsx", get(export))
         .route("/services/import", get(import_page).post(import_upload))
-        .route("/services/import/confirm", axum::routing::post(import_confirm))
+        .route(
+            "/services/import/confirm",
+            axum::routing::post(import_confirm),
+        )
         .route("/services/{code}/edit", get(edit_page).post(edit_submit))
 }
 
@@ -68,7 +71,11 @@ fn opts<'a>(all: impl IntoIterator<Item = (&'a str, &'a str)>, current: &str) ->
 }
 
 fn yes_no_opts(current: &str) -> Vec<Opt> {
-    let cur = if current.trim() == "是" { "是" } else { "否" };
+    let cur = if current.trim() == "是" {
+        "是"
+    } else {
+        "否"
+    };
     opts([("否", "否"), ("是", "是")], cur)
 }
 
@@ -138,7 +145,10 @@ fn edit_view(
         !u.p.can_edit_catalogue()
     } else {
         // The department the item is stored under decides, not the draft.
-        let stored = s.catalogue().item(&draft.code).map(|i| i.department.clone());
+        let stored = s
+            .catalogue()
+            .item(&draft.code)
+            .map(|i| i.department.clone());
         !stored.is_some_and(|d| u.p.can_edit_service_item(&d))
     };
     let depts: Vec<(String, String)> = s
@@ -153,15 +163,11 @@ fn edit_view(
         label: "请选择".into(),
         selected: draft.department.trim().is_empty(),
     }];
-    departments.extend(
-        depts
-            .iter()
-            .map(|(c, n)| Opt {
-                value: c.clone(),
-                label: n.clone(),
-                selected: *c == draft.department.trim(),
-            }),
-    );
+    departments.extend(depts.iter().map(|(c, n)| Opt {
+        value: c.clone(),
+        label: n.clone(),
+        selected: *c == draft.department.trim(),
+    }));
     let kinds = opts(KINDS.iter().map(|k| (k.label(), k.label())), &draft.kind);
     let levels = opts(
         [("", "按实施部门"), ("市级", "市级"), ("区级", "区级")],
@@ -444,7 +450,11 @@ async fn save(
         )));
     }
     let changes = CatalogueChanges::between(&current, &next);
-    match s.store.save_catalogue(version, &changes, &Actor::from(&u.p)).await {
+    match s
+        .store
+        .save_catalogue(version, &changes, &Actor::from(&u.p))
+        .await
+    {
         Ok(v) => {
             s.set_catalogue(v, next);
             Ok(Redirect::to(&format!("/services/{}", item.code)).into_response())
@@ -452,7 +462,10 @@ async fn save(
         Err(StoreError::Conflict(m)) => {
             // Another instance or a concurrent save moved the catalogue on.
             s.reload_catalogue().await?;
-            Ok(unprocessable(rerender(one_error(FieldRef::Catalogue, m), 0)))
+            Ok(unprocessable(rerender(
+                one_error(FieldRef::Catalogue, m),
+                0,
+            )))
         }
         Err(e) => Err(e.into()),
     }
@@ -675,7 +688,12 @@ async fn import_upload(
         .unwrap_or_default();
     let parts = multipart(ct, &body)
         .ok_or_else(|| PageError::bad_request("上传格式无效，请通过页面上的表单上传文件"))?;
-    let field = |n: &str| parts.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_slice());
+    let field = |n: &str| {
+        parts
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_slice())
+    };
     let csrf = field("csrf")
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
@@ -779,8 +797,8 @@ mod tests {
     #[test]
     fn multipart_parts() {
         let body = "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n\x01\r\n\x02\r\n--XyZ--\r\n";
-        let parts = multipart("multipart/form-data; boundary=XyZ", body.as_bytes())
-            .unwrap_or_default();
+        let parts =
+            multipart("multipart/form-data; boundary=XyZ", body.as_bytes()).unwrap_or_default();
         assert_eq!(
             parts,
             vec![
@@ -806,7 +824,12 @@ mod tests {
             f("m10.name", "丙"),
             f("m999.name", "太多"),
         ]);
-        let names: Vec<&str> = sub.draft.materials.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<&str> = sub
+            .draft
+            .materials
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
         assert_eq!(names, vec!["甲", "丙"]);
         assert_eq!(sub.csrf, "t");
         assert!(!sub.add_rows);

@@ -187,7 +187,9 @@ async fn detail(
             .unwrap_or_else(|| "不收费".into()),
         level: i.level.label(),
         materials,
-        can_edit: u.as_ref().is_some_and(|u| u.p.can_edit_service_item(&i.department)),
+        can_edit: u
+            .as_ref()
+            .is_some_and(|u| u.p.can_edit_service_item(&i.department)),
         item: row(&s, i),
     }
     .into_response())

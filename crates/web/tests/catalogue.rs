@@ -5,7 +5,7 @@
 //! other departments are refused. SQLite, or PostgreSQL with `DATABASE_URL`.
 
 use reqwest::StatusCode;
-use zhengqi_domain::approval::catalogue::{Catalogue, Share, ServiceItem, tolerance_report};
+use zhengqi_domain::approval::catalogue::{Catalogue, ServiceItem, Share, tolerance_report};
 use zhengqi_domain::approval::catalogue_edit::{ItemDraft, parse_bool};
 use zhengqi_domain::approval::catalogue_sheet;
 use zhengqi_domain::auth::{Role, Username};
@@ -233,7 +233,11 @@ async fn staff_edit_changes_public_pages_and_report_and_survives_restart() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.url().path().ends_with(&format!("/services/{}", a.item.code)));
+    assert!(
+        r.url()
+            .path()
+            .ends_with(&format!("/services/{}", a.item.code))
+    );
 
     let (_, public) = get(&anon, format!("{}/services/{}", a.base, a.item.code)).await;
     assert!(public.contains(&d.name));
@@ -420,7 +424,10 @@ async fn enterprises_other_departments_and_supervisors_are_refused() {
         } else {
             // Readable, but without a save button.
             assert_eq!(s, StatusCode::OK, "{user}");
-            assert!(mine.contains("只读") && !mine.contains("id=\"save\""), "{user}");
+            assert!(
+                mine.contains("只读") && !mine.contains("id=\"save\""),
+                "{user}"
+            );
         }
         // Their own session's token, so only the permission can refuse.
         let (_, any) = get(&c, format!("{}/services", a.base)).await;
@@ -528,7 +535,11 @@ async fn workbook_export_import_round_trip() {
     let (s, page) = upload(&admin, &a.base, &file).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("新增 1 项，修改 1 项"), "{page}");
-    assert_eq!(a.store.catalogue().await.unwrap().unwrap().version, 1, "preview writes nothing");
+    assert_eq!(
+        a.store.catalogue().await.unwrap().unwrap().version,
+        1,
+        "preview writes nothing"
+    );
     let r = admin
         .post(format!("{}/services/import/confirm", a.base))
         .form(&[
@@ -540,7 +551,12 @@ async fn workbook_export_import_round_trip() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("已导入：新增 1 项，修改 1 项"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("已导入：新增 1 项，修改 1 项")
+    );
     let stored = a.store.catalogue().await.unwrap().unwrap();
     assert_eq!(stored.version, 2);
     assert_eq!(stored.catalogue, c);
@@ -594,8 +610,14 @@ async fn invalid_or_unauthorised_imports_write_nothing() {
     let (s, page) = upload(&admin, &a.base, &file).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("id=\"import-errors\""));
-    assert!(page.contains("第2行") && page.contains("超过法定办结时限"), "{page}");
-    assert!(page.contains("第3行") && page.contains("不在部门清单中"), "{page}");
+    assert!(
+        page.contains("第2行") && page.contains("超过法定办结时限"),
+        "{page}"
+    );
+    assert!(
+        page.contains("第3行") && page.contains("不在部门清单中"),
+        "{page}"
+    );
     assert!(!page.contains("id=\"confirm\""));
 
     // Staff of another department may not change this department's item.

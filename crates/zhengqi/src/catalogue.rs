@@ -19,7 +19,9 @@ fn actor() -> Actor {
 
 pub async fn export(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode> {
     let (store, rd) = db::open(args).await?;
-    let stored = store.catalogue_or_seed(&Catalogue::zhuhai(), &actor()).await?;
+    let stored = store
+        .catalogue_or_seed(&Catalogue::zhuhai(), &actor())
+        .await?;
     let bytes = catalogue_sheet::export(&stored.catalogue, &rd)?;
     std::fs::write(file, bytes)
         .map_err(|e| fail(2, format!("无法写入 {}：{e}", file.display())))?;
@@ -34,10 +36,12 @@ pub async fn export(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn import(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| fail(2, format!("无法读取 {}：{e}", file.display())))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| fail(2, format!("无法读取 {}：{e}", file.display())))?;
     let (store, rd) = db::open(args).await?;
-    let stored = store.catalogue_or_seed(&Catalogue::zhuhai(), &actor()).await?;
+    let stored = store
+        .catalogue_or_seed(&Catalogue::zhuhai(), &actor())
+        .await?;
     // The operator at the console acts for every department.
     let rights = ImportRights {
         item: &|_| true,
@@ -45,7 +49,11 @@ pub async fn import(file: &Path, args: &DbArgs) -> anyhow::Result<ExitCode> {
     };
     let plan = catalogue_sheet::plan_import(&bytes, &rd, &stored.catalogue, &rights)
         .map_err(|e| fail(2, format!("{}：{e}", file.display())))?;
-    for r in plan.rows.iter().filter(|r| r.change != ChangeKind::Unchanged) {
+    for r in plan
+        .rows
+        .iter()
+        .filter(|r| r.change != ChangeKind::Unchanged)
+    {
         println!(
             "{} 第{}行  {}  {}  {}",
             r.sheet,

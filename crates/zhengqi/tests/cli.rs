@@ -908,7 +908,8 @@ fn catalogue_export_import_round_trip() {
     assert!(o.stdout.contains("第 1 版"), "{}", o.stdout);
 
     let write = |sheets: &[(String, Table)]| {
-        let rows: Vec<(String, Vec<&str>, Vec<Vec<String>>)> = sheets
+        type Owned<'a> = (String, Vec<&'a str>, Vec<Vec<String>>);
+        let rows: Vec<Owned<'_>> = sheets
             .iter()
             .map(|(n, t)| {
                 (
@@ -934,9 +935,20 @@ fn catalogue_export_import_round_trip() {
     write(&bad);
     let o = run_db(&dir, &["catalogue", "import", f]);
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
-    assert!(o.stderr.contains("事项 第3行") && o.stderr.contains("不是工作日数"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("事项 第3行") && o.stderr.contains("不是工作日数"),
+        "{}",
+        o.stderr
+    );
     assert!(o.stderr.contains("未导入任何内容"), "{}", o.stderr);
-    let o = run_db(&dir, &["catalogue", "export", dir.path("again.xlsx").to_str().unwrap()]);
+    let o = run_db(
+        &dir,
+        &[
+            "catalogue",
+            "export",
+            dir.path("again.xlsx").to_str().unwrap(),
+        ],
+    );
     assert!(o.stdout.contains("第 1 版"), "{}", o.stdout);
 
     // The good edit alone is imported, as version 2.
@@ -945,7 +957,11 @@ fn catalogue_export_import_round_trip() {
     write(&good);
     let o = run_db(&dir, &["catalogue", "import", f]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
-    assert!(o.stdout.contains("修改 1 项") && o.stdout.contains("第 2 版"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("修改 1 项") && o.stdout.contains("第 2 版"),
+        "{}",
+        o.stdout
+    );
     assert!(o.stdout.contains("事项 第2行  修改"), "{}", o.stdout);
     let again = dir.path("again.xlsx");
     let o = run_db(&dir, &["catalogue", "export", again.to_str().unwrap()]);

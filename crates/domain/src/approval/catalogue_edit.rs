@@ -125,7 +125,11 @@ impl ItemDraft {
             legal_days: i.legal_days.to_string(),
             promised_days: i.promised_days.to_string(),
             fee: fee_text(i.fee),
-            materials: i.materials.iter().map(MaterialDraft::from_material).collect(),
+            materials: i
+                .materials
+                .iter()
+                .map(MaterialDraft::from_material)
+                .collect(),
             fields: Some(i.fields.clone()),
         }
     }
@@ -259,7 +263,10 @@ pub fn parse_item(
     if code.is_empty() {
         errs.push(FieldRef::Item("code"), "请填写事项编码");
     } else if code.chars().count() > 64 || code.chars().any(char::is_whitespace) {
-        errs.push(FieldRef::Item("code"), "事项编码不超过64个字符，且不能含空格");
+        errs.push(
+            FieldRef::Item("code"),
+            "事项编码不超过64个字符，且不能含空格",
+        );
     }
     let name = draft.name.trim().to_owned();
     if name.is_empty() {
@@ -283,10 +290,7 @@ pub fn parse_item(
     if kind.is_none() {
         errs.push(
             FieldRef::Item("kind"),
-            format!(
-                "事项类型应为：{}",
-                labels(&KINDS, |k: ItemKind| k.label())
-            ),
+            format!("事项类型应为：{}", labels(&KINDS, |k: ItemKind| k.label())),
         );
     }
     let level = match draft.level.trim() {
@@ -312,12 +316,7 @@ pub fn parse_item(
         .map_err(|e| errs.push(FieldRef::Item("legal_days"), format!("法定办结时限{e}")))
         .ok();
     let promised = parse_days(&draft.promised_days)
-        .map_err(|e| {
-            errs.push(
-                FieldRef::Item("promised_days"),
-                format!("承诺办结时限{e}"),
-            )
-        })
+        .map_err(|e| errs.push(FieldRef::Item("promised_days"), format!("承诺办结时限{e}")))
         .ok();
     let fee = match draft.fee.trim() {
         "" | "不收费" | "无" | "免费" => None,
@@ -729,7 +728,10 @@ mod tests {
             e.get("department").as_deref(),
             Some("实施部门“NOPE”不在部门清单中")
         );
-        assert!(e.get("legal_days").is_some_and(|m| m.contains("不是工作日数")));
+        assert!(
+            e.get("legal_days")
+                .is_some_and(|m| m.contains("不是工作日数"))
+        );
         assert!(e.get("fee").is_some_and(|m| m.contains("收费金额")));
         assert!(e.get("kind").is_some_and(|m| m.contains("行政许可")));
 
@@ -786,10 +788,7 @@ mod tests {
         d.materials.push(extra);
         let e = errors_for(&d, EditMode::Update(&item.code));
         let f = format!("m{}.tolerable", d.materials.len() - 1);
-        assert!(
-            e.get(&f).is_some_and(|m| m.contains("非必需材料")),
-            "{e:?}"
-        );
+        assert!(e.get(&f).is_some_and(|m| m.contains("非必需材料")), "{e:?}");
 
         // Duplicate material (same name twice).
         let mut d = ItemDraft::from_item(&item);
@@ -896,7 +895,8 @@ mod tests {
             d.level = String::new();
             let e = errors_for(&d, EditMode::Update(&code));
             assert!(
-                e.get("catalogue").is_some_and(|m| m.contains("至少应涉及2个部门")),
+                e.get("catalogue")
+                    .is_some_and(|m| m.contains("至少应涉及2个部门")),
                 "{e:?}"
             );
         }
@@ -909,8 +909,15 @@ mod tests {
         assert_eq!(parse_bool("也许"), None);
         assert_eq!(parse_kind("行政备案"), Some(ItemKind::Filing));
         assert_eq!(parse_form("原件"), Some(MaterialForm::Original));
-        assert_eq!(parse_overdue("撤销受理"), Some(OverdueRule::RevokeAcceptance));
-        for f in [Some(Amount::from_fen(350_000)), None, Some(Amount::from_fen(1234))] {
+        assert_eq!(
+            parse_overdue("撤销受理"),
+            Some(OverdueRule::RevokeAcceptance)
+        );
+        for f in [
+            Some(Amount::from_fen(350_000)),
+            None,
+            Some(Amount::from_fen(1234)),
+        ] {
             let t = fee_text(f);
             let d = ItemDraft {
                 fee: t,

@@ -17,8 +17,8 @@ use crate::table::{self, Table, TableError};
 
 use super::catalogue::{Catalogue, CatalogueError, CombinedMatter, FieldKind, FormField};
 use super::catalogue_edit::{
-    CatalogueChanges, FieldRef, ItemDraft, MaterialDraft, ProblemTarget, parse_bool,
-    parse_item, problem_target, yes_no,
+    CatalogueChanges, FieldRef, ItemDraft, MaterialDraft, ProblemTarget, parse_bool, parse_item,
+    problem_target, yes_no,
 };
 
 pub const ITEMS: &str = "事项";
@@ -259,7 +259,12 @@ pub fn plan_tables(
         line,
         message,
     };
-    let get = |name: &str| sheets.iter().find(|(n, _)| n.trim() == name).map(|(_, t)| t);
+    let get = |name: &str| {
+        sheets
+            .iter()
+            .find(|(n, _)| n.trim() == name)
+            .map(|(_, t)| t)
+    };
     let Some(items_t) = get(ITEMS) else {
         return ImportPlan {
             catalogue: current.clone(),
@@ -273,7 +278,13 @@ pub fn plan_tables(
     };
 
     // 事项
-    let ic = columns(ITEMS, items_t, &ITEM_HEADERS, &["实施部门名称"], &mut errors);
+    let ic = columns(
+        ITEMS,
+        items_t,
+        &ITEM_HEADERS,
+        &["实施部门名称"],
+        &mut errors,
+    );
     let mut drafts: BTreeMap<String, ItemDraft> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut lines: BTreeMap<String, Lines> = BTreeMap::new();
@@ -533,9 +544,7 @@ pub fn plan_tables(
                 continue;
             }
             let (sheet, line) = match target {
-                ProblemTarget::Item(code, _) => {
-                    (ITEMS, lines.get(&code).map_or(0, |l| l.item))
-                }
+                ProblemTarget::Item(code, _) => (ITEMS, lines.get(&code).map_or(0, |l| l.item)),
                 ProblemTarget::Material(code, key, _) => {
                     let line = next.item(&code).and_then(|i| {
                         let at = i.materials.iter().position(|m| m.key == key)?;
@@ -546,13 +555,15 @@ pub fn plan_tables(
                         None => (ITEMS, lines.get(&code).map_or(0, |l| l.item)),
                     }
                 }
-                ProblemTarget::Matter(code) => (MATTERS, matter_lines.get(&code).copied().unwrap_or(0)),
+                ProblemTarget::Matter(code) => {
+                    (MATTERS, matter_lines.get(&code).copied().unwrap_or(0))
+                }
                 ProblemTarget::Other => (ITEMS, 0),
             };
             errors.push(err(sheet, line, p.to_string()));
         }
     }
-    errors.sort_by(|a, b| (sheet_rank(&a.sheet), a.line).cmp(&(sheet_rank(&b.sheet), b.line)));
+    errors.sort_by_key(|a| (sheet_rank(&a.sheet), a.line));
     ImportPlan {
         catalogue: next,
         rows,
@@ -606,7 +617,10 @@ mod tests {
         assert!(plan.is_valid(), "{:?}", plan.errors);
         assert_eq!(plan.catalogue, c);
         assert!(plan.changes(&c).is_empty());
-        assert_eq!(plan.count(ChangeKind::Unchanged), c.items.len() + c.combined_matters.len());
+        assert_eq!(
+            plan.count(ChangeKind::Unchanged),
+            c.items.len() + c.combined_matters.len()
+        );
         let names: Vec<String> = table::read_xlsx_sheets(&bytes)
             .unwrap_or_default()
             .into_iter()
@@ -633,7 +647,13 @@ mod tests {
         );
         let t2 = {
             let mut t = tables(&c, &r);
-            set(&mut t, ITEMS, 0, "承诺办结时限（工作日）", &first.legal_days.to_string());
+            set(
+                &mut t,
+                ITEMS,
+                0,
+                "承诺办结时限（工作日）",
+                &first.legal_days.to_string(),
+            );
             t
         };
         let plan = plan_tables(&t2, &r, &c, &ALL);
@@ -713,7 +733,11 @@ mod tests {
             matters: false,
         };
         let plan = plan_tables(&t, &r, &c, &rights);
-        assert!(plan.errors.iter().any(|e| e.line == 999 && e.message.contains("无权")));
+        assert!(
+            plan.errors
+                .iter()
+                .any(|e| e.line == 999 && e.message.contains("无权"))
+        );
 
         // A matter pointing at an unknown item; and matters are admin-only.
         let mut t = tables(&c, &r);
@@ -727,7 +751,11 @@ mod tests {
             plan.errors
         );
         let plan = plan_tables(&t, &r, &c, &rights);
-        assert!(plan.errors.iter().any(|e| e.message.contains("一件事由系统管理员维护")));
+        assert!(
+            plan.errors
+                .iter()
+                .any(|e| e.message.contains("一件事由系统管理员维护"))
+        );
     }
 
     #[test]
@@ -754,7 +782,11 @@ mod tests {
     fn missing_sheets_and_columns() {
         let (c, r) = zh();
         let plan = plan_tables(&[], &r, &c, &ALL);
-        assert!(plan.errors.iter().any(|e| e.message.contains("没有“事项”工作表")));
+        assert!(
+            plan.errors
+                .iter()
+                .any(|e| e.message.contains("没有“事项”工作表"))
+        );
         let mut t = tables(&c, &r);
         if let Some((_, tbl)) = t.iter_mut().find(|(n, _)| n == ITEMS)
             && let Some(h) = tbl.headers.get_mut(1)
@@ -762,7 +794,11 @@ mod tests {
             *h = "名称".into();
         }
         let plan = plan_tables(&t, &r, &c, &ALL);
-        assert!(plan.errors.iter().any(|e| e.message.contains("缺少列“事项名称”")));
+        assert!(
+            plan.errors
+                .iter()
+                .any(|e| e.message.contains("缺少列“事项名称”"))
+        );
         assert!(plan_import(b"not a zip", &r, &c, &ALL).is_err());
     }
 }
