@@ -642,3 +642,106 @@ async fn invalid_or_unauthorised_imports_write_nothing() {
     assert_eq!(a.store.catalogue().await.unwrap().unwrap().version, 1);
     assert_eq!(item_audits(&a.store).await, 0);
 }
+
+async fn api(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut r = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    (
+        r.status(),
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn submitted_cases_keep_their_terms_new_ones_follow_the_edit() {
+    let a = app().await;
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", a.base))
+        .json(&serde_json::json!({"username": "qiye", "password": "zhengqi2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = v["token"].as_str().unwrap().to_owned();
+    // Everything required except one 容缺 material, with the commitment signed.
+    let tolerated = a.item.tolerable_materials().next().unwrap().key.clone();
+    let provided: Vec<String> = a
+        .item
+        .materials
+        .iter()
+        .filter(|m| m.required && m.key != tolerated)
+        .map(|m| m.key.clone())
+        .collect();
+    let submit = |key: &str| {
+        serde_json::json!({"matter": a.item.code, "idempotency_key": key,
+            "materials": provided, "commitment_signed": true})
+    };
+    let (s, case) = api(
+        &a.base,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/cases",
+        Some(submit("k1")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let id = case["id"].as_str().unwrap().to_owned();
+    assert_eq!(case["owed"].as_array().map(Vec::len), Some(1), "{case}");
+
+    // The department withdraws 容缺 and shortens the promised time limit.
+    let own = login(&a.base, "own").await;
+    let (_, page) = get(&own, format!("{}/services/{}/edit", a.base, a.item.code)).await;
+    let mut d = ItemDraft::from_item(&a.item);
+    d.promised_days = "1".into();
+    for m in &mut d.materials {
+        if parse_bool(&m.tolerable) == Some(true) {
+            m.tolerable = "否".into();
+            m.commitment_template.clear();
+            m.supplement_days.clear();
+            m.on_overdue.clear();
+        }
+    }
+    let r = own
+        .post(format!("{}/services/{}/edit", a.base, a.item.code))
+        .form(&form(&d, &page))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The accepted case is unchanged: same parts, deadline and owed material.
+    let (s, again) = api(
+        &a.base,
+        &token,
+        reqwest::Method::GET,
+        &format!("/api/v1/cases/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["parts"], case["parts"]);
+    assert_eq!(again["owed"], case["owed"]);
+    // A new submission with the same materials is now refused.
+    let (s, v) = api(
+        &a.base,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/cases",
+        Some(submit("k2")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+}
