@@ -37,10 +37,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/services/new", get(new_page).post(new_submit))
         .route("/services/export.xlsx", get(export))
-        .route("/services/import", get(import_page).post(import_upload))
+        // A catalogue workbook of a few thousand items stays well below
+        // this; the confirm form carries the file again as hex.
+        .route(
+            "/services/import",
+            get(import_page)
+                .post(import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(8 << 20)),
+        )
         .route(
             "/services/import/confirm",
-            axum::routing::post(import_confirm),
+            axum::routing::post(import_confirm)
+                .layer(axum::extract::DefaultBodyLimit::max(20 << 20)),
         )
         .route("/services/{code}/edit", get(edit_page).post(edit_submit))
 }
