@@ -138,6 +138,8 @@ struct EditPage {
     general: Vec<String>,
     error_count: usize,
     original: String,
+    /// Saved versions of the item, newest first: (version, when, who).
+    history: Vec<(i64, String, String)>,
 }
 
 fn edit_view(
@@ -240,6 +242,7 @@ fn edit_view(
         general,
         error_count: errors.0.len(),
         original,
+        history: Vec::new(),
     }
 }
 
@@ -364,7 +367,7 @@ async fn edit_page(
     let c = s.catalogue();
     let item = c.item(&code).ok_or_else(PageError::not_found)?;
     let draft = ItemDraft::from_item(item);
-    Ok(edit_view(
+    let mut page = edit_view(
         &s,
         &u,
         &draft,
@@ -372,8 +375,25 @@ async fn edit_page(
         false,
         fingerprint(Some(item)),
         0,
-    )
-    .into_response())
+    );
+    page.history = s
+        .store
+        .service_item_history(&code)
+        .await?
+        .into_iter()
+        .take(20)
+        .map(|v| {
+            (
+                v.version,
+                v.changed_at
+                    .with_timezone(&Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                v.changed_by,
+            )
+        })
+        .collect();
+    Ok(page.into_response())
 }
 
 async fn new_page(State(s): State<AppState>, u: PageUser) -> Result<Response, PageError> {

@@ -152,6 +152,8 @@ struct DetailPage {
     /// "编辑" for the item's department and admins, "查看编辑记录" is not
     /// offered to others.
     can_edit: bool,
+    /// Government roles may open the editor read-only (maintenance record).
+    can_read: bool,
 }
 
 async fn detail(
@@ -190,6 +192,7 @@ async fn detail(
         can_edit: u
             .as_ref()
             .is_some_and(|u| u.p.can_edit_service_item(&i.department)),
+        can_read: u.as_ref().is_some_and(|u| u.p.can_read_catalogue_admin()),
         item: row(&s, i),
     }
     .into_response())

@@ -271,6 +271,15 @@ async fn staff_edit_changes_public_pages_and_report_and_survives_restart() {
     let (_, list) = get(&anon, format!("{}/services?rongque=1", a.base)).await;
     assert!(!list.contains(&d.name));
 
+    // The editor lists the item's versions.
+    let (_, page) = get(&own, format!("{}/services/{}/edit", a.base, a.item.code)).await;
+    let history = page.split("id=\"item-history\"").nth(1).unwrap_or("");
+    assert!(
+        history.contains("第 2 版") && history.contains("own"),
+        "{page}"
+    );
+    assert!(history.contains("第 1 版"));
+
     // One audit entry, with the old and new item.
     let (entries, n) = a
         .store
