@@ -150,6 +150,32 @@ impl Principal {
     pub fn can_manage_awards(&self, issuer: &str, departments: &[String]) -> bool {
         self.role == Role::Admin || self.owns_policy(issuer, departments)
     }
+
+    /// The catalogue editor pages and the workbook export: government roles
+    /// (supervisors read them; enterprises use the public pages).
+    pub fn can_read_catalogue_admin(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Supervisor | Role::Admin)
+    }
+
+    /// A service item is maintained by its own department; admins maintain
+    /// all. Moving an item needs this for both departments.
+    pub fn can_edit_service_item(&self, department: &str) -> bool {
+        match self.role {
+            Role::Staff => self.department.as_deref() == Some(department),
+            Role::Admin => true,
+            Role::Enterprise | Role::Supervisor => false,
+        }
+    }
+
+    /// Staff may add items (for their own department) and import.
+    pub fn can_edit_catalogue(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Admin)
+    }
+
+    /// 一件事 span departments, so only admins change them.
+    pub fn can_edit_combined_matters(&self) -> bool {
+        self.role == Role::Admin
+    }
 }
 
 /// A login name: 3–32 characters of ASCII letters, digits, `_`, `-`, `.`.
@@ -268,6 +294,27 @@ mod tests {
         let mut lost = p(Role::Staff);
         lost.department = None;
         assert!(!lost.can_edit_policy_rule("", &[String::new()]));
+    }
+
+    #[test]
+    fn catalogue_editing_by_department() {
+        let staff = p(Role::Staff);
+        assert!(staff.can_edit_service_item("SSWJ"));
+        assert!(!staff.can_edit_service_item("SKJJ"));
+        assert!(staff.can_edit_catalogue() && staff.can_read_catalogue_admin());
+        assert!(!staff.can_edit_combined_matters());
+        let admin = p(Role::Admin);
+        assert!(admin.can_edit_service_item("SKJJ") && admin.can_edit_combined_matters());
+        let sup = p(Role::Supervisor);
+        assert!(sup.can_read_catalogue_admin());
+        assert!(!sup.can_edit_service_item("SSWJ") && !sup.can_edit_catalogue());
+        let e = p(Role::Enterprise);
+        assert!(!e.can_read_catalogue_admin() && !e.can_edit_catalogue());
+        assert!(!e.can_edit_service_item("SSWJ") && !e.can_edit_combined_matters());
+        // Staff without a department edit nothing.
+        let mut lost = p(Role::Staff);
+        lost.department = None;
+        assert!(!lost.can_edit_service_item("SSWJ"));
     }
 
     #[test]

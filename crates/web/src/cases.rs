@@ -92,8 +92,10 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
 }
 
 /// The service items of a matter code, or None when unknown.
-fn items_of<'a>(s: &'a AppState, code: &str) -> Option<Vec<&'a ServiceItem>> {
-    let c = &s.catalogue;
+fn items_of<'a>(
+    c: &'a zhengqi_domain::approval::catalogue::Catalogue,
+    code: &str,
+) -> Option<Vec<&'a ServiceItem>> {
     if let Some(m) = c.combined_matter(code) {
         return Some(m.service_items(c));
     }
@@ -119,7 +121,12 @@ pub(crate) async fn submit(
     if key.is_empty() || key.len() > 100 {
         return Err(ApiError::invalid("idempotency_key 应为1–100个字符"));
     }
-    let items = items_of(s, req.matter.trim()).ok_or_else(|| ApiError::not_found("该事项"))?;
+    // The catalogue as of now: the case keeps these terms even if the
+    // catalogue is edited later (its parts and 容缺 terms are stored).
+    s.ensure_catalogue().await?;
+    let catalogue = s.catalogue();
+    let items =
+        items_of(&catalogue, req.matter.trim()).ok_or_else(|| ApiError::not_found("该事项"))?;
     let enterprise = s
         .store
         .enterprise(&uscc)
@@ -428,10 +435,10 @@ struct ListPage {
 }
 
 fn matter_name(s: &AppState, code: &str) -> String {
-    s.catalogue
-        .combined_matter(code)
+    let c = s.catalogue();
+    c.combined_matter(code)
         .map(|m| m.name.clone())
-        .or_else(|| s.catalogue.item(code).map(|i| i.name.clone()))
+        .or_else(|| c.item(code).map(|i| i.name.clone()))
         .unwrap_or_else(|| code.to_owned())
 }
 
@@ -569,7 +576,8 @@ struct NewQuery {
 }
 
 fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> NewPage {
-    let c = &s.catalogue;
+    let catalogue = s.catalogue();
+    let c = &*catalogue;
     let mut matters: Vec<(String, String)> = c
         .combined_matters
         .iter()
