@@ -3,9 +3,11 @@
 //! whether the principal may act, call `zhengqi_store`, and render.
 
 mod api;
+mod benefits;
 mod cases;
 mod error;
 mod integration;
+mod matching;
 mod pages;
 mod policies;
 mod services;
@@ -43,6 +45,7 @@ pub struct AppState {
     pub(crate) catalogue: Arc<zhengqi_domain::approval::catalogue::Catalogue>,
     pub(crate) calendar: Arc<zhengqi_domain::calendar::WorkCalendar>,
     search_loaded: Arc<tokio::sync::OnceCell<()>>,
+    pub(crate) engine: Arc<matching::Engine>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             search_loaded: Arc::new(tokio::sync::OnceCell::new()),
             catalogue: Arc::new(zhengqi_domain::approval::catalogue::Catalogue::zhuhai()),
             calendar: Arc::new(zhengqi_domain::calendar::WorkCalendar::official()),
+            engine: Arc::default(),
         }
     }
 
@@ -81,7 +85,11 @@ impl AppState {
             e.compute_size(&self.reference, &inds);
             self.store.upsert_enterprise(e, actor).await?;
         }
-        Ok(out.first() == Some(&zhengqi_store::IndicatorOutcome::Added))
+        let added = out.first() == Some(&zhengqi_store::IndicatorOutcome::Added);
+        if added {
+            self.after_enterprise_change(&e.uscc).await;
+        }
+        Ok(added)
     }
 
     /// Builds the policy search index from the database on first use.
@@ -174,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .merge(services::router())
         .merge(cases::pages())
         .merge(integration::pages())
+        .merge(benefits::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
