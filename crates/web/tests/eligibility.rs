@@ -759,3 +759,4 @@ async fn award_accounts_objections_and_denials() {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
 }
+
