@@ -202,11 +202,9 @@ fn flatten(s: &AppState, c: &CondExplanation, depth: usize, out: &mut Vec<Condit
                     .source
                     .as_deref()
                     .map(|d| views::department_name(&s.reference, d)),
-                arrived_at: v.arrived_at.map(|t| {
-                    t.with_timezone(&Local)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string()
-                }),
+                arrived_at: v
+                    .arrived_at
+                    .map(|t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()),
             })
             .collect(),
         hint: c.hint.clone(),
@@ -315,7 +313,9 @@ async fn explanation_of(
         rules.meta.get(&policy_id),
         rules.set.explain(policy_id, &e, &inds),
     ) else {
-        return Err(ApiError::not_found("该政策的匹配规则（政策未生效或尚无规则）"));
+        return Err(ApiError::not_found(
+            "该政策的匹配规则（政策未生效或尚无规则）",
+        ));
     };
     let mut conditions = Vec::new();
     for c in &x.conditions {
@@ -328,8 +328,8 @@ async fn explanation_of(
         .iter()
         .map(application_view)
         .collect();
-    let can_apply = meta.mode == Mode::Instant
-        && !applications.iter().any(|a| a.rule_version == meta.version);
+    let can_apply =
+        meta.mode == Mode::Instant && !applications.iter().any(|a| a.rule_version == meta.version);
     Ok(PolicyExplanationBody {
         policy: match_view(policy_id, meta, &x),
         amount_formula: x.amount_text.clone(),
@@ -354,7 +354,9 @@ async fn apply(
         rules.meta.get(&policy_id),
         rules.set.explain(policy_id, &e, &inds),
     ) else {
-        return Err(ApiError::not_found("该政策的匹配规则（政策未生效或尚无规则）"));
+        return Err(ApiError::not_found(
+            "该政策的匹配规则（政策未生效或尚无规则）",
+        ));
     };
     if meta.mode != Mode::Instant {
         return Err(ApiError::invalid(format!(
@@ -617,7 +619,10 @@ async fn award_rows(s: &AppState, uscc: &Uscc) -> Result<Vec<AwardRow>, ApiError
                 (local_time(&o.created_at), o.text, res)
             })
             .collect();
-        let open = matches!(a.status, AwardStatus::Listed | AwardStatus::AccountConfirmed);
+        let open = matches!(
+            a.status,
+            AwardStatus::Listed | AwardStatus::AccountConfirmed
+        );
         out.push(AwardRow {
             id: a.id,
             policy_id: list.policy_id,
@@ -709,11 +714,7 @@ pub(crate) struct AccountForm {
 
 /// The award, if it is this enterprise's (404 otherwise, so another
 /// enterprise's award ids reveal nothing).
-async fn own_award(
-    s: &AppState,
-    uscc: &Uscc,
-    id: &str,
-) -> Result<zhengqi_store::Award, PageError> {
+async fn own_award(s: &AppState, uscc: &Uscc, id: &str) -> Result<zhengqi_store::Award, PageError> {
     let id: i64 = id.parse().map_err(|_| PageError::not_found())?;
     match s.store.award(id).await? {
         Some(a) if a.uscc == uscc.as_str() => Ok(a),

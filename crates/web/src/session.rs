@@ -116,11 +116,7 @@ impl FromRequestParts<AppState> for PageUser {
             Ok(Some((p, csrf))) => {
                 let unread = match &p.enterprise {
                     // A failed count only hides the badge.
-                    Some(u) => state
-                        .store
-                        .unread_push_count(u.as_str())
-                        .await
-                        .unwrap_or(0),
+                    Some(u) => state.store.unread_push_count(u.as_str()).await.unwrap_or(0),
                     None => 0,
                 };
                 Ok(PageUser {

@@ -132,7 +132,13 @@ async fn app() -> App {
     let ids = Ids {
         exempt: policy(&store, &rd, "t-exempt", "规模以上企业按营业收入给予奖励。").await,
         instant: policy(&store, &rd, "t-instant", "吸纳就业补贴。").await,
-        standard: policy(&store, &rd, "t-standard", "营业收入2000万元以上的企业可申报。").await,
+        standard: policy(
+            &store,
+            &rd,
+            "t-standard",
+            "营业收入2000万元以上的企业可申报。",
+        )
+        .await,
         rnd: policy(&store, &rd, "t-rnd", "研发投入奖励。").await,
         tagged: policy(&store, &rd, "t-tagged", "专精特新企业奖励。").await,
     };
@@ -331,7 +337,12 @@ async fn ranked_matches_explanations_and_pushes_at_most_once() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["policy_id"].as_i64().unwrap(), m["verdict"].as_str().unwrap()))
+        .map(|m| {
+            (
+                m["policy_id"].as_i64().unwrap(),
+                m["verdict"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         order,
@@ -348,7 +359,11 @@ async fn ranked_matches_explanations_and_pushes_at_most_once() {
     assert_eq!(first["amount_yuan"], "185,000元（18.5万元）");
     assert_eq!(first["mode_label"], "免申即享");
     let reasons = first["reasons"].as_array().unwrap();
-    assert!(reasons.iter().any(|r| r.as_str().unwrap().contains("营业收入")));
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("营业收入"))
+    );
     assert_eq!(v[1]["mode_label"], "即申即享");
     assert!(
         v[2]["gaps"][0].as_str().unwrap().contains("研发投入"),
@@ -386,10 +401,7 @@ async fn ranked_matches_explanations_and_pushes_at_most_once() {
     let (_, x) = a
         .get(&own, &format!("/api/v1/me/policies/{}", i.exempt))
         .await;
-    assert!(
-        x["amount_formula"].as_str().unwrap().contains("1%"),
-        "{x}"
-    );
+    assert!(x["amount_formula"].as_str().unwrap().contains("1%"), "{x}");
     assert_eq!(x["explanation"]["verdict"], "eligible");
     let (s, _) = a.get(&own, "/api/v1/me/policies/999999").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -438,7 +450,10 @@ async fn ranked_matches_explanations_and_pushes_at_most_once() {
 
     // Inbox: the badge counts unread pushes; viewing the inbox reads them.
     let (_, html) = a.page(&q, "/me/policies").await;
-    assert!(html.contains("id=\"unread-count\" title=\"未读消息\">3<"), "badge");
+    assert!(
+        html.contains("id=\"unread-count\" title=\"未读消息\">3<"),
+        "badge"
+    );
     let (_, inbox) = a.get(&own, "/api/v1/me/inbox").await;
     assert_eq!(inbox.as_array().unwrap().len(), 3);
     assert!(inbox[0]["read"] == false);
@@ -502,8 +517,10 @@ async fn new_data_pushes_only_what_newly_qualifies() {
     let r = reqwest::Client::new()
         .put(format!("{}/api/v1/enterprises/{OTHER}", a.base))
         .bearer_auth(&adm)
-        .json(&json!({"name": "珠海乙制造有限公司", "area": "金湾区", "industry": "34",
-            "tags": ["专精特新"]}))
+        .json(
+            &json!({"name": "珠海乙制造有限公司", "area": "金湾区", "industry": "34",
+            "tags": ["专精特新"]}),
+        )
         .send()
         .await
         .unwrap();
@@ -684,16 +701,31 @@ async fn award_accounts_objections_and_denials() {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert!(a.store.award(other_award).await.unwrap().unwrap().account.is_none());
+    assert!(
+        a.store
+            .award(other_award)
+            .await
+            .unwrap()
+            .unwrap()
+            .account
+            .is_none()
+    );
 
     // Objections during 公示.
     let url = format!("{}/me/awards/{own_award}/objection", a.base);
-    let (s, html) = post(url.clone(), vec![("csrf", csrf.clone()), ("text", " ".into())]).await;
+    let (s, html) = post(
+        url.clone(),
+        vec![("csrf", csrf.clone()), ("text", " ".into())],
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("异议内容不能为空"));
     let (s, html) = post(
         url,
-        vec![("csrf", csrf.clone()), ("text", "金额应按审计后的营业收入计算".into())],
+        vec![
+            ("csrf", csrf.clone()),
+            ("text", "金额应按审计后的营业收入计算".into()),
+        ],
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -737,7 +769,11 @@ async fn award_accounts_objections_and_denials() {
         StatusCode::FORBIDDEN
     );
     for path in ["/me/policies", "/me/inbox", "/me/awards"] {
-        assert_eq!(a.page(&admin, path).await.0, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            a.page(&admin, path).await.0,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
     }
     assert_eq!(
         a.get("bogus", "/api/v1/me/policies").await.0,
@@ -759,4 +795,3 @@ async fn award_accounts_objections_and_denials() {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
 }
-

@@ -280,10 +280,16 @@ async fn journey(c: &Client, base: &str) -> Res<()> {
     );
     let unread = text_of(c, "#unread-count").await?;
     let unread: i64 = unread.trim().parse().unwrap_or(0);
-    ensure!(unread >= 2, "the unread badge shows {unread}, expected >= 2");
+    ensure!(
+        unread >= 2,
+        "the unread badge shows {unread}, expected >= 2"
+    );
 
     // 2. 适合我的政策 from 我的企业: matched policies with amounts and reasons.
-    c.find(Locator::Css("#matched-policies")).await?.click().await?;
+    c.find(Locator::Css("#matched-policies"))
+        .await?
+        .click()
+        .await?;
     let matched = text_of(c, "#matched").await?;
     ensure!(
         current_path(c).await == "/me/policies",
@@ -291,7 +297,10 @@ async fn journey(c: &Client, base: &str) -> Res<()> {
         current_path(c).await
     );
     for want in ["免申即享", "即申即享", "300,000元", "高新技术企业", "✓"] {
-        ensure!(matched.contains(want), "#matched lacks {want:?}: {matched:?}");
+        ensure!(
+            matched.contains(want),
+            "#matched lacks {want:?}: {matched:?}"
+        );
     }
     ensure!(
         !body_text(c).await?.contains(GREE_NAME),
@@ -309,7 +318,11 @@ async fn journey(c: &Client, base: &str) -> Res<()> {
 
     // 3. The 即申即享 policy's explanation (the second match: 2万 < 30万).
     let links = c.find_all(Locator::Css("#matched a.policy-link")).await?;
-    ensure!(links.len() >= 2, "{} matched policies, expected >= 2", links.len());
+    ensure!(
+        links.len() >= 2,
+        "{} matched policies, expected >= 2",
+        links.len()
+    );
     let href = links[1].attr("href").await?.unwrap_or_default();
     links[1].click().await?;
     let verdict = text_of(c, "#verdict").await?;
