@@ -420,6 +420,10 @@ async fn ranked_matches_explanations_and_pushes_at_most_once() {
     let (_, html) = a.page(&q, &format!("/me/policies/{}", i.standard)).await;
     assert!(html.contains("✗") && html.contains("差 150万元 达到 2,000万元"));
     assert!(html.contains("来源：市税务局"));
+    // Undetermined: the missing figure is named, no amount is promised.
+    let (_, html) = a.page(&q, &format!("/me/policies/{}", i.rnd)).await;
+    assert!(html.contains("无法判断") && html.contains("缺失"), "{html}");
+    assert!(!html.contains("id=\"amount\""));
 
     // Pushes: the eligible only, once per rule version.
     assert_eq!(a.pushes(OWN).await, vec![(i.exempt, 1), (i.instant, 1)]);
