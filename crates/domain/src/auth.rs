@@ -73,6 +73,13 @@ impl Principal {
         }
     }
 
+    /// An enterprise's matched policies, 即申即享 applications, push inbox,
+    /// award accounts and objections are its own users' business: government
+    /// roles review them on their own pages but never act in its name.
+    pub fn can_act_for_enterprise(&self, uscc: &Uscc) -> bool {
+        self.role == Role::Enterprise && self.enterprise.as_ref() == Some(uscc)
+    }
+
     /// Registry edits and imports are administrative.
     pub fn can_edit_registry(&self) -> bool {
         self.role == Role::Admin
@@ -243,6 +250,11 @@ mod tests {
         assert!(!e.can_browse_registry());
         assert!(!e.can_read_audit());
         assert!(!e.can_edit_registry());
+        assert!(e.can_act_for_enterprise(&own));
+        assert!(!e.can_act_for_enterprise(&other));
+        for r in [Role::Staff, Role::Supervisor, Role::Admin] {
+            assert!(!p(r).can_act_for_enterprise(&own), "{r:?}");
+        }
     }
 
     #[test]

@@ -104,6 +104,19 @@ pub struct Application {
     pub note: Option<String>,
 }
 
+/// A published policy's rule as the engine evaluates it: the conditions
+/// implied by the policy's tags (企业规模、适用区域、有效期至) joined with the
+/// staff-written rule. The CLI and the web layer both use this, so a match
+/// means the same everywhere.
+#[derive(Clone, Debug)]
+pub struct PublishedRule {
+    pub policy_id: i64,
+    pub title: String,
+    pub version: i64,
+    pub mode: Mode,
+    pub rule: Rule,
+}
+
 /// What an applicant's 即申即享 request produced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum ApplyOutcome {
@@ -318,6 +331,35 @@ impl Store {
         rows.iter().map(rule_from_row).collect()
     }
 
+    /// The evaluated rule of every policy that is in force on `today` and
+    /// has a rule, ordered by policy id.
+    pub async fn published_rules(&self, today: NaiveDate) -> Result<Vec<PublishedRule>> {
+        let policies: HashMap<i64, crate::PolicySummary> = self
+            .policies()
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let mut out = Vec::new();
+        for r in self.current_rules().await? {
+            let Some(p) = policies.get(&r.policy_id) else {
+                continue;
+            };
+            if p.effective_status(today) != "published" {
+                continue;
+            }
+            let tags = zhengqi_eligibility::tag_conditions_of(&p.sizes, &p.areas, p.valid_until);
+            out.push(PublishedRule {
+                policy_id: p.id,
+                title: p.title.clone(),
+                version: r.version,
+                mode: r.mode,
+                rule: zhengqi_eligibility::policy_rule(tags, &r.rule),
+            });
+        }
+        Ok(out)
+    }
+
     pub async fn rule_versions(&self, policy_id: i64) -> Result<Vec<StoredRule>> {
         let rows = sqlx::query(
             "SELECT policy_id, version, text, rule, mode, created_at, created_by FROM policy_rules \
@@ -411,6 +453,16 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         Ok(n)
+    }
+
+    /// How many pushes the enterprise has not read yet (the nav badge).
+    pub async fn unread_push_count(&self, uscc: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM policy_pushes WHERE uscc = $1 AND read_at IS NULL",
+        )
+        .bind(uscc)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     pub async fn push_count(&self, policy_id: i64) -> Result<i64> {

@@ -38,7 +38,9 @@ use sqlx::{Any, AnyPool, Transaction};
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use cases::{QueueItem, StoredEvent, SubmitOutcome};
-pub use eligibility::{Application, ApplyOutcome, Award, AwardList, Objection, Push, StoredRule};
+pub use eligibility::{
+    Application, ApplyOutcome, Award, AwardList, Objection, PublishedRule, Push, StoredRule,
+};
 pub use enterprises::{
     EnterpriseFilter, EnterprisePage, IndicatorOutcome, RegistryStats, UpsertOutcome,
 };

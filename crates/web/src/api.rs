@@ -64,6 +64,7 @@ impl Modify for BearerAuth {
         (name = "cases", description = "并联审批办件：一次提交、容缺受理、各部门并联办理"),
         (name = "rules", description = "政策兑现规则：解析、校验、试算、沙盘与版本"),
         (name = "awards", description = "免申即享兑现名单：公示、异议、核准、拨付"),
+        (name = "benefits", description = "企业端政策匹配：适合我的政策、匹配说明、即申即享申请、推送消息"),
         (name = "admin", description = "账号与审计"),
         (name = "tools", description = "校验与划型工具"),
     )
@@ -104,6 +105,10 @@ pub fn router() -> Router<AppState> {
         ))
         .routes(routes!(crate::awards::api_list))
         .routes(routes!(crate::awards::api_act))
+        .routes(routes!(crate::benefits::api_my_policies))
+        .routes(routes!(crate::benefits::api_my_policy))
+        .routes(routes!(crate::benefits::api_apply))
+        .routes(routes!(crate::benefits::api_inbox))
         .routes(routes!(check_uscc))
         .routes(routes!(classify))
         .split_for_parts();
@@ -400,6 +405,9 @@ async fn put_enterprise(
     let inds = s.store.indicators(&e.uscc).await?;
     e.compute_size(&s.reference, &inds);
     let outcome = s.store.upsert_enterprise(&e, &Actor::from(&p)).await?;
+    if outcome != UpsertOutcome::Unchanged {
+        s.after_enterprise_change(&e.uscc).await;
+    }
     let outcome = match outcome {
         UpsertOutcome::Created => "created",
         UpsertOutcome::Updated => "updated",

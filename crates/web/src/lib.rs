@@ -4,10 +4,12 @@
 
 mod api;
 mod awards;
+mod benefits;
 mod cases;
 mod catalogue_edit;
 mod error;
 mod integration;
+mod matching;
 mod pages;
 mod policies;
 mod rules;
@@ -49,6 +51,7 @@ pub struct AppState {
     catalogue_loaded: Arc<tokio::sync::OnceCell<()>>,
     pub(crate) calendar: Arc<zhengqi_domain::calendar::WorkCalendar>,
     search_loaded: Arc<tokio::sync::OnceCell<()>>,
+    pub(crate) engine: Arc<matching::Engine>,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             ))),
             catalogue_loaded: Arc::new(tokio::sync::OnceCell::new()),
             calendar: Arc::new(zhengqi_domain::calendar::WorkCalendar::official()),
+            engine: Arc::default(),
         }
     }
 
@@ -138,7 +142,11 @@ impl AppState {
             e.compute_size(&self.reference, &inds);
             self.store.upsert_enterprise(e, actor).await?;
         }
-        Ok(out.first() == Some(&zhengqi_store::IndicatorOutcome::Added))
+        let added = out.first() == Some(&zhengqi_store::IndicatorOutcome::Added);
+        if added {
+            self.after_enterprise_change(&e.uscc).await;
+        }
+        Ok(added)
     }
 
     /// Builds the policy search index from the database on first use.
@@ -234,6 +242,7 @@ pub fn router(state: AppState) -> Router {
         .merge(integration::pages())
         .merge(rules::pages())
         .merge(awards::pages())
+        .merge(benefits::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

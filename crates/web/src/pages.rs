@@ -60,6 +60,8 @@ pub struct Layout {
     pub csrf: String,
     pub demo: bool,
     pub active: &'static str,
+    /// Unread policy pushes of an enterprise user.
+    pub unread: i64,
 }
 
 pub(crate) fn layout(s: &AppState, u: Option<&PageUser>, active: &'static str) -> Layout {
@@ -72,6 +74,7 @@ pub(crate) fn layout(s: &AppState, u: Option<&PageUser>, active: &'static str) -
         csrf: u.map(|u| u.csrf.clone()).unwrap_or_default(),
         demo: s.config.demo,
         active,
+        unread: u.map_or(0, |u| u.unread),
     }
 }
 

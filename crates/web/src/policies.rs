@@ -502,6 +502,17 @@ async fn set_status(
         status: e.status,
         message: e.message,
     })?;
+    // Coming into force pushes the policy to every enterprise it fits;
+    // any other status only drops it from the compiled rules.
+    let matched = if f.status == "published" {
+        s.on_rule_saved(id).await
+    } else {
+        s.reload_rules().await.map(|_| 0)
+    };
+    matched.map_err(|e| PageError {
+        status: e.status,
+        message: e.message,
+    })?;
     Ok(axum::response::Redirect::to(&format!("/policies/{id}")).into_response())
 }
 

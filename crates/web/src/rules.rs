@@ -76,7 +76,9 @@ struct Cached {
 const BASE_TTL: Duration = Duration::from_secs(120);
 
 // Keyed by the app instance (tests run several apps in one process). The
-// coordinator replaces this with the shared engine state after merging.
+// shared engine (`matching.rs`) keeps the population without names and
+// in step row by row; this copy is for sandbox/award pages. Unifying them
+// would halve the memory on a large base (noted in the closing notes).
 static BASES: LazyLock<Mutex<HashMap<usize, Cached>>> = LazyLock::new(Default::default);
 
 fn base_key(s: &AppState) -> usize {
@@ -241,7 +243,12 @@ async fn save_policy_rule(
         .save_rule(id, text.trim(), rule, mode, &Actor::from(p))
         .await?;
     invalidate_base(s);
-    // MERGE: s.on_rule_saved(id)
+    // The rule is committed; pushing is a follow-up that must not undo the
+    // save. Failed pushes are caught up by the next full match (serve start).
+    match s.on_rule_saved(id).await {
+        Ok(n) => tracing::info!(policy = id, pushed = n, "rule saved and matched"),
+        Err(e) => tracing::error!(policy = id, error = %e.message, "matching after rule save failed"),
+    }
     Ok(saved)
 }
 

@@ -65,6 +65,8 @@ pub struct PageUser {
     pub p: Principal,
     pub csrf: String,
     pub token: String,
+    /// Unread policy pushes (enterprise users; the nav badge).
+    pub unread: i64,
 }
 
 impl PageUser {
@@ -111,7 +113,19 @@ impl FromRequestParts<AppState> for PageUser {
             return Err(LoginRedirect(path).into_response());
         };
         match state.store.session(&token, SessionKind::Browser).await {
-            Ok(Some((p, csrf))) => Ok(PageUser { p, csrf, token }),
+            Ok(Some((p, csrf))) => {
+                let unread = match &p.enterprise {
+                    // A failed count only hides the badge.
+                    Some(u) => state.store.unread_push_count(u.as_str()).await.unwrap_or(0),
+                    None => 0,
+                };
+                Ok(PageUser {
+                    p,
+                    csrf,
+                    token,
+                    unread,
+                })
+            }
             Ok(None) => Err(LoginRedirect(path).into_response()),
             Err(e) => Err(crate::error::PageError::from(e).into_response()),
         }

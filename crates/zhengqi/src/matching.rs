@@ -11,34 +11,11 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use zhengqi_domain::reference::ReferenceData;
 use zhengqi_eligibility::award::Mode;
-use zhengqi_eligibility::{
-    Context, Population, RuleSet, Verdict, parse_rule, policy_rule, tag_conditions_of,
-};
+use zhengqi_eligibility::{Context, Population, RuleSet, Verdict, parse_rule};
 use zhengqi_store::{Actor, Store};
 
 use crate::cli::DbArgs;
 use crate::{db, fail};
-
-/// The evaluated rule of every published policy that has a rule, with the
-/// policy title for reports.
-pub async fn published_rules(
-    store: &Store,
-    today: NaiveDate,
-) -> anyhow::Result<Vec<(i64, String, zhengqi_eligibility::ast::Rule)>> {
-    let policies = store.policies().await?;
-    let mut out = Vec::new();
-    for r in store.current_rules().await? {
-        let Some(p) = policies.iter().find(|p| p.id == r.policy_id) else {
-            continue;
-        };
-        if p.effective_status(today) != "published" {
-            continue;
-        }
-        let tags = tag_conditions_of(&p.sizes, &p.areas, p.valid_until);
-        out.push((p.id, p.title.clone(), policy_rule(tags, &r.rule)));
-    }
-    Ok(out)
-}
 
 fn yuan(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, (fen % 100).abs())
@@ -66,11 +43,16 @@ pub async fn run(
     let t = Instant::now();
     let pop = Population::build(subjects, &ctx);
     let t_build = t.elapsed();
-    let rules = published_rules(&store, today).await?;
-    let titles: std::collections::HashMap<i64, String> =
-        rules.iter().map(|(id, t, _)| (*id, t.clone())).collect();
+    let rules = store.published_rules(today).await?;
+    let titles: std::collections::HashMap<i64, String> = rules
+        .iter()
+        .map(|r| (r.policy_id, r.title.clone()))
+        .collect();
     let t = Instant::now();
-    let set = RuleSet::new(rules.into_iter().map(|(id, _, r)| (id, r)).collect(), &ctx);
+    let set = RuleSet::new(
+        rules.into_iter().map(|r| (r.policy_id, r.rule)).collect(),
+        &ctx,
+    );
     let result = set.match_all(&pop);
     let t_match = t.elapsed();
     println!(

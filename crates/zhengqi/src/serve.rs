@@ -46,6 +46,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .ensure_catalogue()
         .await
         .map_err(|e| anyhow::anyhow!("无法载入服务事项清单：{}", e.message))?;
+    // The initial policy match: pushes what enterprises qualify for and
+    // warms the engine. Idempotent (one push per enterprise and rule
+    // version), so every start catches up with changes made offline. The
+    // demo waits for it so its accounts see their matches at once.
+    if demo_ready {
+        let n = state
+            .match_and_push_all()
+            .await
+            .map_err(|e| anyhow::anyhow!("政策匹配失败：{}", e.message))?;
+        eprintln!("政策匹配完成：新推送 {n} 条。");
+    } else {
+        let st = state.clone();
+        tokio::spawn(async move {
+            match st.match_and_push_all().await {
+                Ok(n) => tracing::info!(pushed = n, "initial policy match done"),
+                Err(e) => tracing::error!(error = %e.message, "initial policy match failed"),
+            }
+        });
+    }
     let app = zhengqi_web::router(state);
     // Outbound webhooks; deliveries survive restarts in the database.
     let webhooks = zhengqi_web::webhooks::spawn_worker(
