@@ -247,7 +247,9 @@ async fn save_policy_rule(
     // save. Failed pushes are caught up by the next full match (serve start).
     match s.on_rule_saved(id).await {
         Ok(n) => tracing::info!(policy = id, pushed = n, "rule saved and matched"),
-        Err(e) => tracing::error!(policy = id, error = %e.message, "matching after rule save failed"),
+        Err(e) => {
+            tracing::error!(policy = id, error = %e.message, "matching after rule save failed")
+        }
     }
     Ok(saved)
 }
@@ -293,7 +295,12 @@ impl FromRequestParts<AppState> for RuleCaller {
             .to_owned();
         match state.store.session(&token, SessionKind::Browser).await? {
             Some((p, csrf)) => {
-                let u = PageUser { p, csrf, token };
+                let u = PageUser {
+                    p,
+                    csrf,
+                    token,
+                    unread: 0,
+                };
                 if u.csrf_ok(&sent) {
                     Ok(RuleCaller(u.p))
                 } else {

@@ -632,6 +632,9 @@ async fn an_exempt_list_goes_through_notice_objection_approval_and_one_payment()
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // Saving a published policy's rule pushes it to the three eligible
+    // enterprises (not the undetermined one), once.
+    assert_eq!(a.store.push_count(a.policy).await.unwrap(), 3);
 
     // Another department's staff and supervisors cannot generate.
     let form = |c: &str| vec![("csrf", c.to_owned()), ("policy", a.policy.to_string())];
