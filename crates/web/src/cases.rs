@@ -54,10 +54,14 @@ pub struct CaseView {
 pub struct PartView {
     pub department: String,
     pub item_code: String,
+    /// The item names, joined with "、" when the department handles several.
+    pub item_name: String,
     pub state: String,
     pub deadline: Option<String>,
     /// Working days left (negative when overdue).
     pub time_left: Option<i64>,
+    /// The last approval opinion, correction request or rejection reason.
+    pub remark: Option<String>,
 }
 
 pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
@@ -73,9 +77,16 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
             .map(|p| PartView {
                 department: crate::views::department_name(&s.reference, &p.department),
                 item_code: p.item_code.clone(),
+                item_name: p
+                    .item_code
+                    .split('+')
+                    .map(|code| s.catalogue.item(code).map_or(code, |i| i.name.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 state: p.state.to_string(),
                 deadline: p.deadline.map(|d| d.to_string()),
                 time_left: c.time_left(&p.department, today, &s.calendar),
+                remark: p.remark.clone(),
             })
             .collect(),
         owed: c
@@ -87,8 +98,33 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
                 None => m.name.clone(),
             })
             .collect(),
-        timeline: c.timeline(),
+        timeline: c.timeline_named(&|code: &str| {
+            crate::views::department_name(&s.reference, code)
+        }),
     }
+}
+
+/// The filled-in 容缺 commitment text of each tolerable material of a
+/// matter, by material key: what the applicant signs for a material it
+/// does not provide.
+fn commitment_texts(s: &AppState, code: &str) -> BTreeMap<String, String> {
+    let c = &s.catalogue;
+    let materials: Vec<zhengqi_domain::approval::catalogue::Material> =
+        match c.combined_matter(code) {
+            Some(m) => m.materials(c).into_iter().map(|sm| sm.material).collect(),
+            None => c.item(code).map(|i| i.materials.clone()).unwrap_or_default(),
+        };
+    materials
+        .into_iter()
+        .filter(|m| m.tolerable)
+        .filter_map(|m| {
+            let t = m.commitment_template.as_ref()?;
+            let text = t
+                .replace("{期限}", &m.supplement_days.unwrap_or(0).to_string())
+                .replace("{材料名称}", &m.name);
+            Some((m.key, text))
+        })
+        .collect()
 }
 
 /// The service items of a matter code, or None when unknown.
@@ -547,6 +583,8 @@ struct MaterialChoice {
     name: String,
     tolerable: bool,
     needed_by: usize,
+    /// The commitment the applicant signs when it leaves this one out.
+    commitment: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -558,6 +596,7 @@ struct NewPage {
     matter_name: String,
     departments: Vec<String>,
     materials: Vec<MaterialChoice>,
+    has_commitments: bool,
     idempotency_key: String,
     error: Option<String>,
 }
@@ -585,6 +624,7 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
                     name: sm.material.name.clone(),
                     tolerable: sm.material.tolerable,
                     needed_by: sm.needed_by.len(),
+                    commitment: None,
                 })
                 .collect(),
             m.departments(c)
@@ -601,6 +641,7 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
                         name: m.name.clone(),
                         tolerable: m.tolerable,
                         needed_by: 1,
+                        commitment: None,
                     })
                     .collect(),
                 vec![crate::views::department_name(&s.reference, &i.department)],
@@ -608,8 +649,17 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
             None => (vec![], vec![]),
         },
     };
+    let texts = commitment_texts(s, matter);
+    let materials: Vec<MaterialChoice> = materials
+        .into_iter()
+        .map(|m| MaterialChoice {
+            commitment: texts.get(&m.key).cloned(),
+            ..m
+        })
+        .collect();
     NewPage {
         layout: layout(s, Some(u), "cases"),
+        has_commitments: materials.iter().any(|m| m.commitment.is_some()),
         matter_name: matter_name(s, matter),
         matter: matter.to_owned(),
         matters,
@@ -682,7 +732,16 @@ struct CasePage {
     corrections: Vec<(String, String)>,
     /// Tolerated materials still owed: (key, name).
     owed_keys: Vec<(String, String)>,
+    /// The signed 容缺 commitments: (material, text, due date, state).
+    commitments: Vec<Commitment>,
     error: Option<String>,
+}
+
+struct Commitment {
+    name: String,
+    text: String,
+    due: String,
+    state: String,
 }
 
 async fn case_view(
@@ -723,6 +782,33 @@ async fn case_view(
             .filter(|m| m.supplied_on.is_none())
             .map(|m| (m.key.clone(), m.name.clone()))
             .collect(),
+        commitments: {
+            let texts = commitment_texts(s, &c.matter_code);
+            c.tolerance
+                .iter()
+                .map(|m| Commitment {
+                    name: m.name.clone(),
+                    // The catalogue may have changed since: fall back to the terms on the case.
+                    text: texts.get(&m.key).cloned().unwrap_or_else(|| {
+                        format!(
+                            "本单位承诺在受理之日起{}个工作日内补交{}，逾期按“{}”处理。",
+                            m.supplement_days,
+                            m.name,
+                            m.on_overdue.label()
+                        )
+                    }),
+                    due: m
+                        .due
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "受理后计算".into()),
+                    state: match (m.supplied_on, m.overdue) {
+                        (Some(d), _) => format!("已于 {d} 补交"),
+                        (None, true) => format!("逾期未补（{}）", m.on_overdue.label()),
+                        (None, false) => "待补交".into(),
+                    },
+                })
+                .collect()
+        },
         c: view(s, &c),
         error,
     })
