@@ -4,7 +4,7 @@
 //! case (row lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so two
 //! departments acting at the same instant never lose an update.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use zhengqi_domain::approval::case::{Case, Event, Notice};
@@ -40,6 +40,15 @@ pub struct StoredEvent {
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Event times are stored as text with microseconds (`ts`), and read back
+/// at that precision on both backends. A clock gives nanoseconds, so every
+/// time that goes into a case is first cut to microseconds: otherwise the
+/// snapshot (JSON, full precision) would differ from the replay of the
+/// stored events.
+fn storage_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
 }
 
 fn case_from(s: &str) -> Result<Case> {
@@ -87,6 +96,13 @@ impl Store {
     /// Stores a newly submitted case, or returns the earlier case when the
     /// applicant already used this idempotency key (a retried submission).
     pub async fn submit_case(&self, c: &Case, actor: &Actor) -> Result<SubmitOutcome> {
+        // A new case's only times are its submission and its history.
+        let mut c = c.clone();
+        c.submitted_at = storage_precision(c.submitted_at);
+        for (at, _, _) in &mut c.history {
+            *at = storage_precision(*at);
+        }
+        let c = &c;
         let mut tx = self.begin().await?;
         let existing: Option<String> = sqlx::query_scalar(
             "SELECT id FROM cases WHERE applicant = $1 AND idempotency_key = $2",
@@ -181,6 +197,7 @@ impl Store {
         // `now` was read before this transaction waited for the case's lock;
         // a concurrent event that committed meanwhile may carry a later time.
         // Events are ordered by the lock, so time never runs backwards here.
+        let now = storage_precision(now);
         let now = case
             .history
             .last()
