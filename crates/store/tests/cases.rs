@@ -275,3 +275,61 @@ async fn clock_times_round_trip_so_snapshot_equals_replay() {
     // Times stay ordered even though the later events were cut to the same microsecond.
     assert!(events.windows(2).all(|w| w[0].at <= w[1].at));
 }
+
+/// The follow-up event (the automatic issue) commits with the event that
+/// made it due, or not at all.
+#[tokio::test]
+async fn follow_up_event_commits_with_its_cause() {
+    let s = store().await;
+    let cal = WorkCalendar::official();
+    let a = Actor::system("测试");
+    s.submit_case(&new_case("F1", "f"), &a).await.unwrap();
+    let issue_when_ready = |c: &Case| {
+        (c.status == CaseStatus::ReadyToIssue).then(|| (Event::Issue, Actor::system("平台出件")))
+    };
+    for (i, d) in DEPTS.iter().enumerate() {
+        for ev in [
+            Event::Accept {
+                department: (*d).to_owned(),
+            },
+            Event::Approve {
+                department: (*d).to_owned(),
+                opinion: "同意".into(),
+            },
+        ] {
+            let (c, _) = s
+                .apply_case_event_then("F1", &ev, &a, t(30, 2), &cal, issue_when_ready)
+                .await
+                .unwrap();
+            let last = i == DEPTS.len() - 1 && matches!(ev, Event::Approve { .. });
+            assert_eq!(c.status == CaseStatus::Issued, last, "{:?}", c.status);
+        }
+    }
+    let events = s.case_events("F1").await.unwrap();
+    assert_eq!(events.len(), 1 + 2 * DEPTS.len() + 1);
+    assert_eq!(events.last().unwrap().event, Event::Issue);
+    let stored = s.case("F1").await.unwrap().unwrap();
+    assert_eq!(stored.status, CaseStatus::Issued);
+    let replayed = Case::replay(
+        &events
+            .iter()
+            .map(|e| (e.at, e.event.clone()))
+            .collect::<Vec<_>>(),
+        &cal,
+    )
+    .unwrap();
+    assert_eq!(replayed, stored);
+    // A refused event takes no follow-up with it: nothing changes.
+    let refused = s
+        .apply_case_event_then(
+            "F1",
+            &Event::Withdraw,
+            &a,
+            t(30, 3),
+            &cal,
+            |_| Some((Event::Issue, Actor::system("平台出件"))),
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert_eq!(s.case_events("F1").await.unwrap().len(), events.len());
+}

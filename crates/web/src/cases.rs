@@ -364,7 +364,7 @@ pub(crate) fn event_for(p: &Principal, c: &Case, a: &ActionRequest) -> Result<Ev
 }
 
 /// Applies an action and issues the results automatically once every part
-/// is approved and nothing is owed.
+/// is approved and nothing is owed, in the same transaction.
 pub(crate) async fn act(
     s: &AppState,
     p: &Principal,
@@ -379,9 +379,12 @@ pub(crate) async fn act(
         .ok_or_else(|| ApiError::not_found("该办件"))?;
     let event = event_for(p, &c, a)?;
     let actor = Actor::from(p);
-    let (mut case, _) = s
+    let (case, _) = s
         .store
-        .apply_case_event(id, &event, &actor, Utc::now(), &s.calendar)
+        .apply_case_event_then(id, &event, &actor, Utc::now(), &s.calendar, |c| {
+            (c.status == zhengqi_domain::approval::case::CaseStatus::ReadyToIssue)
+                .then(|| (Event::Issue, Actor::system("平台出件")))
+        })
         .await
         .map_err(|e| match e {
             zhengqi_store::StoreError::Invalid(m) => {
@@ -389,19 +392,6 @@ pub(crate) async fn act(
             }
             other => other.into(),
         })?;
-    if case.status == zhengqi_domain::approval::case::CaseStatus::ReadyToIssue {
-        case = s
-            .store
-            .apply_case_event(
-                id,
-                &Event::Issue,
-                &Actor::system("平台出件"),
-                Utc::now(),
-                &s.calendar,
-            )
-            .await?
-            .0;
-    }
     Ok(view(s, &case))
 }
 
