@@ -575,6 +575,7 @@ struct MaterialChoice {
     needed_by: usize,
     /// The commitment the applicant signs when it leaves this one out.
     commitment: Option<String>,
+    checked: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -587,6 +588,7 @@ struct NewPage {
     departments: Vec<String>,
     materials: Vec<MaterialChoice>,
     has_commitments: bool,
+    commitment_ticked: bool,
     idempotency_key: String,
     error: Option<String>,
 }
@@ -597,7 +599,20 @@ struct NewQuery {
     matter: String,
 }
 
-fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> NewPage {
+/// What the applicant chose when the form comes back with an error, so it
+/// does not have to tick everything again.
+struct Chosen<'a> {
+    materials: &'a [String],
+    commitment: bool,
+}
+
+fn new_view(
+    s: &AppState,
+    u: &PageUser,
+    matter: &str,
+    error: Option<String>,
+    chosen: Option<Chosen<'_>>,
+) -> NewPage {
     let c = &s.catalogue;
     let mut matters: Vec<(String, String)> = c
         .combined_matters
@@ -615,6 +630,7 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
                     tolerable: sm.material.tolerable,
                     needed_by: sm.needed_by.len(),
                     commitment: None,
+                    checked: true,
                 })
                 .collect(),
             m.departments(c)
@@ -632,6 +648,7 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
                         tolerable: m.tolerable,
                         needed_by: 1,
                         commitment: None,
+                        checked: true,
                     })
                     .collect(),
                 vec![crate::views::department_name(&s.reference, &i.department)],
@@ -644,12 +661,17 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
         .into_iter()
         .map(|m| MaterialChoice {
             commitment: texts.get(&m.key).cloned(),
+            // Every material ticked at first: the usual case is a complete set.
+            checked: chosen
+                .as_ref()
+                .is_none_or(|c| c.materials.iter().any(|k| k.trim() == m.key)),
             ..m
         })
         .collect();
     NewPage {
         layout: layout(s, Some(u), "cases"),
         has_commitments: materials.iter().any(|m| m.commitment.is_some()),
+        commitment_ticked: chosen.as_ref().is_some_and(|c| c.commitment),
         matter_name: matter_name(s, matter),
         matter: matter.to_owned(),
         matters,
@@ -668,7 +690,7 @@ async fn new_page(
     if u.p.role != Role::Enterprise {
         return Err(PageError::forbidden());
     }
-    Ok(new_view(&s, &u, q.matter.trim(), None).into_response())
+    Ok(new_view(&s, &u, q.matter.trim(), None, None).into_response())
 }
 
 async fn new_submit(
@@ -702,7 +724,16 @@ async fn new_submit(
         Ok((_, v)) => Ok(Redirect::to(&format!("/cases/{}", v.id)).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            new_view(&s, &u, req.matter.trim(), Some(e.message)),
+            new_view(
+                &s,
+                &u,
+                req.matter.trim(),
+                Some(e.message),
+                Some(Chosen {
+                    materials: &req.materials,
+                    commitment: req.commitment_signed,
+                }),
+            ),
         )
             .into_response()),
         Err(e) => Err(page_err(e)),
