@@ -432,6 +432,16 @@ async fn pages_submit_a_matter_and_show_queues_with_time_left() {
     assert!(case_path.starts_with("/cases/ZQ"), "{case_path}");
     let body = r.text().await.unwrap();
     assert!(body.contains("待补交容缺材料") && body.contains("办件进度"));
+    // The signed commitment is on the case page, outside any form (printable).
+    let commitment = body
+        .split("id=\"commitment\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_default();
+    assert!(
+        commitment.contains("本单位郑重承诺") && !commitment.contains("<form"),
+        "{body}"
+    );
     // A double click (same key) lands on the same case.
     let r = q
         .post(format!("{}/cases/new", a.base))
