@@ -255,9 +255,15 @@ async fn clock_times_round_trip_so_snapshot_equals_replay() {
         let ev = Event::Accept {
             department: (*d).to_owned(),
         };
-        s.apply_case_event("N1", &ev, &Actor::system(d), at(2, 999_999_999 - i as u32), &cal)
-            .await
-            .unwrap();
+        s.apply_case_event(
+            "N1",
+            &ev,
+            &Actor::system(d),
+            at(2, 999_999_999 - i as u32),
+            &cal,
+        )
+        .await
+        .unwrap();
     }
     let snapshot = s.case("N1").await.unwrap().unwrap();
     let events = s.case_events("N1").await.unwrap();
@@ -321,15 +327,13 @@ async fn follow_up_event_commits_with_its_cause() {
     assert_eq!(replayed, stored);
     // A refused event takes no follow-up with it: nothing changes.
     let refused = s
-        .apply_case_event_then(
-            "F1",
-            &Event::Withdraw,
-            &a,
-            t(30, 3),
-            &cal,
-            |_| Some((Event::Issue, Actor::system("平台出件"))),
-        )
+        .apply_case_event_then("F1", &Event::Withdraw, &a, t(30, 3), &cal, |_| {
+            Some((Event::Issue, Actor::system("平台出件")))
+        })
         .await;
-    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
     assert_eq!(s.case_events("F1").await.unwrap().len(), events.len());
 }

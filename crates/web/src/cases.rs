@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use zhengqi_domain::approval::case::{Case, Event, NewPart, NewPendingMaterial, local_day};
 use zhengqi_domain::approval::catalogue::{AcceptanceDecision, ServiceItem, check_acceptance};
 use zhengqi_domain::auth::{Principal, Role};
+use zhengqi_domain::uscc::Uscc;
 use zhengqi_store::{Actor, SubmitOutcome};
 
 use crate::AppState;
@@ -65,6 +66,11 @@ pub struct PartView {
 }
 
 pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
+    view_named(s, c, None)
+}
+
+/// The view, with the applicant's name in the timeline when known.
+fn view_named(s: &AppState, c: &Case, applicant_name: Option<&str>) -> CaseView {
     let today = local_day(Utc::now());
     CaseView {
         id: c.id.clone(),
@@ -98,8 +104,9 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
                 None => m.name.clone(),
             })
             .collect(),
-        timeline: c.timeline_named(&|code: &str| {
-            crate::views::department_name(&s.reference, code)
+        timeline: c.timeline_named(&|code: &str| match applicant_name {
+            Some(name) if code == c.applicant => name.to_owned(),
+            _ => crate::views::department_name(&s.reference, code),
         }),
     }
 }
@@ -112,7 +119,10 @@ fn commitment_texts(s: &AppState, code: &str) -> BTreeMap<String, String> {
     let materials: Vec<zhengqi_domain::approval::catalogue::Material> =
         match c.combined_matter(code) {
             Some(m) => m.materials(c).into_iter().map(|sm| sm.material).collect(),
-            None => c.item(code).map(|i| i.materials.clone()).unwrap_or_default(),
+            None => c
+                .item(code)
+                .map(|i| i.materials.clone())
+                .unwrap_or_default(),
         };
     materials
         .into_iter()
@@ -777,6 +787,10 @@ async fn case_view(
         .await?
         .filter(|c| may_view(&u.p, c))
         .ok_or_else(PageError::not_found)?;
+    let applicant_name = match Uscc::parse(&c.applicant) {
+        Ok(code) => s.store.enterprise(&code).await?.map(|e| e.name),
+        Err(_) => None,
+    };
     let my_part = match (u.p.role, u.p.department.as_deref()) {
         (Role::Staff, Some(d)) if c.part(d).is_some() => Some(d.to_owned()),
         _ => None,
@@ -830,7 +844,7 @@ async fn case_view(
                 })
                 .collect()
         },
-        c: view(s, &c),
+        c: view_named(s, &c, applicant_name.as_deref()),
         error,
     })
 }

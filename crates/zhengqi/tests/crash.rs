@@ -83,9 +83,7 @@ fn enterprise_uscc(k: usize) -> Uscc {
 /// department of the matter, written straight into the new database.
 async fn prepare(url: &str, departments: &[String]) -> Res<()> {
     let store = Store::connect(url).await?;
-    let rd = store
-        .reference_or_default(&ReferenceDocs::zhuhai())
-        .await?;
+    let rd = store.reference_or_default(&ReferenceDocs::zhuhai()).await?;
     let sys = Actor::system("崩溃恢复测试");
     let mut accounts = Vec::new();
     for k in 0..ENTERPRISES {
@@ -501,7 +499,10 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
             for action in actions {
                 let url = format!("{base}/api/v1/cases/{id}/actions");
                 let (s, v) = post(&c, &t, url, &json!({"action": action})).await?;
-                ensure!(s.is_success(), "{d} {action} on {id} after restart: {s} {v}");
+                ensure!(
+                    s.is_success(),
+                    "{d} {action} on {id} after restart: {s} {v}"
+                );
             }
         }
         let c = store.case(id).await?.ok_or("case vanished")?;

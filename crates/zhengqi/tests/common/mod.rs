@@ -305,7 +305,6 @@ pub async fn no_horizontal_overflow(c: &Client, what: &str) -> Res<()> {
     Ok(())
 }
 
-
 /// False (after saying so) when `ZHENGQI_SKIP_E2E=1`; panics with the fix
 /// when Chromium or ChromeDriver is missing, so a browser test never passes
 /// silently without a browser.
