@@ -167,7 +167,7 @@ const BACKLOG: usize = 6;
 /// An enterprise submits case after case until the server goes away,
 /// keeping only a small backlog so the departments' actions (and the
 /// automatic issue after the last approval) are part of the load too.
-async fn enterprise_client(base: String, k: usize, token: String, log: Arc<Log>) {
+async fn enterprise_client(base: String, round: usize, k: usize, token: String, log: Arc<Log>) {
     let c = http();
     let materials = all_materials();
     for i in 0.. {
@@ -181,7 +181,7 @@ async fn enterprise_client(base: String, k: usize, token: String, log: Arc<Log>)
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let key = format!("crash-ent{k}-{i}");
+        let key = format!("crash-r{round}-ent{k}-{i}");
         let body = json!({"matter": MATTER, "idempotency_key": key, "materials": materials});
         match post(&c, &token, format!("{base}/api/v1/cases"), &body).await {
             Ok((s, v)) if s.is_success() => {
@@ -260,13 +260,15 @@ fn event_matches(e: &Event, department: &str, action: &str) -> bool {
     }
 }
 
-async fn run(guard: &mut Guard, url: &str) -> Res<()> {
-    let cat = Catalogue::zhuhai();
-    let departments = cat.combined_matter(MATTER).unwrap().departments(&cat);
-    ensure!(departments.len() == 3, "{MATTER} has {departments:?}");
-    prepare(url, &departments).await?;
-
-    // 1. Load from several clients at once, then kill -9 in the middle of it.
+/// Starts the server, loads it from several clients at once and kills it
+/// with SIGKILL in the middle of the load. Returns what was acknowledged
+/// and the submissions left without an answer.
+async fn load_until_kill(
+    guard: &mut Guard,
+    url: &str,
+    round: usize,
+    departments: &[String],
+) -> Res<(Vec<Ack>, Vec<(usize, String)>)> {
     let base = guard.start_server_on(&[], Some(url))?;
     let log = Arc::new(Log::default());
     // Log in first (argon2 is slow in a debug build), then start everyone at once.
@@ -282,6 +284,7 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
     for (k, t) in ent_tokens.into_iter().enumerate() {
         tasks.push(tokio::spawn(enterprise_client(
             base.clone(),
+            round,
             k,
             t,
             log.clone(),
@@ -325,7 +328,7 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
     );
     // A few answers may still arrive after the kill: sent before it, read after.
     eprintln!(
-        "crash: killed after {killed_at} acknowledged requests in {:?}; {} acknowledged in all, {} submissions unanswered",
+        "crash: round {round}: killed after {killed_at} acknowledged requests in {:?}; {} acknowledged in all, {} submissions unanswered",
         started.elapsed(),
         acks.len(),
         log.unanswered.lock().unwrap().len()
@@ -340,15 +343,22 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
         "the load did not mix submissions ({}) and actions ({acted})",
         submitted.len()
     );
+    let unanswered = log.unanswered.lock().unwrap().clone();
+    Ok((acks, unanswered))
+}
 
-    // 2. Restart on the same data.
-    let base = guard.start_server_on(&[], Some(url))?;
-    let store = Store::connect(url).await?;
+/// After a restart: every acknowledged change (of all rounds so far) is
+/// there, every stored case is consistent, retries return the same case.
+async fn check(base: &str, store: &Store, acks: &[Ack], unanswered: &[(usize, String)]) -> Res<()> {
     let cal = WorkCalendar::official();
+    let submitted: Vec<&Ack> = acks
+        .iter()
+        .filter(|a| matches!(a, Ack::Submitted { .. }))
+        .collect();
 
     // 3. Every acknowledged change is there.
     let mut expected: BTreeMap<String, Vec<(String, &str)>> = BTreeMap::new();
-    for a in &acks {
+    for a in acks {
         match a {
             Ack::Submitted { case_id, .. } => {
                 expected.entry(case_id.clone()).or_default();
@@ -428,7 +438,7 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
     //    case they got, unanswered ones whatever the first retry got.
     let mut tokens = Vec::new();
     for k in 0..ENTERPRISES {
-        tokens.push(token(&base, &format!("ent{k}")).await?);
+        tokens.push(token(base, &format!("ent{k}")).await?);
     }
     let c = http();
     let materials = all_materials();
@@ -454,10 +464,9 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
             "retry of {key}: {s} {v}, expected 200 with {case_id}"
         );
     }
-    let unanswered = log.unanswered.lock().unwrap().clone();
     let before = store.all_cases(100_000).await?.len();
     let mut created = 0;
-    for (k, key) in &unanswered {
+    for (k, key) in unanswered {
         let (s, first) = retry(*k, key.clone()).await?;
         ensure!(
             s == StatusCode::OK || s == StatusCode::CREATED,
@@ -476,6 +485,52 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
         "retries created {} cases, {created} answered 201",
         after - before
     );
+    ensure!(
+        ready.is_empty(),
+        "cases left 待出件 (approved by every department but never issued): {ready:?}"
+    );
+    Ok(())
+}
+
+/// Kill-and-restart rounds; the checks after each cover every earlier
+/// round too, so a restart that loses or damages older data also fails.
+const ROUNDS: usize = 3;
+
+async fn run(guard: &mut Guard, url: &str) -> Res<()> {
+    let cat = Catalogue::zhuhai();
+    let departments = cat.combined_matter(MATTER).unwrap().departments(&cat);
+    ensure!(departments.len() == 3, "{MATTER} has {departments:?}");
+    prepare(url, &departments).await?;
+    let mut acks = Vec::new();
+    for round in 0..ROUNDS {
+        // 1. Load, kill -9 in the middle of it.
+        let (new, unanswered) = load_until_kill(guard, url, round, &departments).await?;
+        acks.extend(new);
+        // 2. Restart on the same data; 3–5. check.
+        let base = guard.start_server_on(&[], Some(url))?;
+        let store = Store::connect(url).await?;
+        check(&base, &store, &acks, &unanswered).await?;
+        store.close().await;
+        if round + 1 < ROUNDS {
+            guard.kill_server()?;
+        } else {
+            finish_one(&base, url, &acks, &departments).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The restarted server carries on: an acknowledged case still waiting for
+/// a department is finished to 已办结.
+async fn finish_one(base: &str, url: &str, acks: &[Ack], departments: &[String]) -> Res<()> {
+    let store = Store::connect(url).await?;
+    let c = http();
+    let expected: BTreeSet<&str> = acks
+        .iter()
+        .map(|a| match a {
+            Ack::Submitted { case_id, .. } | Ack::Acted { case_id, .. } => case_id.as_str(),
+        })
+        .collect();
 
     // 6. The restarted server carries on: an acknowledged case still
     //    waiting for a department is finished to 已办结.
@@ -486,9 +541,9 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
         .filter(|c| !c.status.is_terminal() && c.status != CaseStatus::ReadyToIssue)
         .map(|c| c.id)
         .collect();
-    if let Some(id) = expected.keys().find(|id| open.contains(*id)) {
+    if let Some(id) = expected.iter().find(|id| open.contains(**id)) {
         for (i, d) in departments.iter().enumerate() {
-            let t = token(&base, &format!("dept{i}")).await?;
+            let t = token(base, &format!("dept{i}")).await?;
             let part = store.case(id).await?.and_then(|c| c.part(d).cloned());
             let state = part.map(|p| p.state.to_string()).unwrap_or_default();
             let actions: &[&str] = match state.as_str() {
@@ -512,10 +567,6 @@ async fn run(guard: &mut Guard, url: &str) -> Res<()> {
             c.status
         );
     }
-    ensure!(
-        ready.is_empty(),
-        "cases left 待出件 (approved by every department but never issued): {ready:?}"
-    );
     store.close().await;
     Ok(())
 }
