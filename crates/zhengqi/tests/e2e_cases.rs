@@ -499,6 +499,16 @@ async fn journey(sessions: &[Client], base: &str) -> Res<()> {
     ));
     fs::write(shot, &png)?;
     eprintln!("e2e-cases: wrote {} ({} bytes)", shot.display(), png.len());
+
+    // 9. On a phone the case page and the form fit the screen.
+    ent.set_window_rect(0, 0, 390, 844).await?;
+    ent.goto(&format!("{base}/cases/{id}")).await?;
+    wait_case_status(ent, "已办结").await?;
+    no_horizontal_overflow(ent, "the case page").await?;
+    ent.goto(&format!("{base}/cases/new?matter={MATTER}"))
+        .await?;
+    wait_text(ent, "#submit-case", |t| !t.is_empty()).await?;
+    no_horizontal_overflow(ent, "the submission form").await?;
     Ok(())
 }
 
