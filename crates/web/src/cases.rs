@@ -756,8 +756,8 @@ struct CasePage {
     layout: Layout,
     c: CaseView,
     matter_name: String,
-    /// The staff member's department has a part: show its actions.
-    my_part: Option<String>,
+    /// The staff member's department has a part: the actions its state allows.
+    my_actions: Option<PartActions>,
     is_applicant: bool,
     /// Departments waiting for the applicant's correction: (code, name).
     corrections: Vec<(String, String)>,
@@ -766,6 +766,52 @@ struct CasePage {
     /// The signed 容缺 commitments: (material, text, due date, state).
     commitments: Vec<Commitment>,
     error: Option<String>,
+}
+
+/// What a department may do next on its part, so the page offers only
+/// buttons that can succeed (the domain still decides on submission).
+struct PartActions {
+    accept: bool,
+    /// 批准 and 要求补正.
+    decide: bool,
+    reject: bool,
+    /// Why nothing (more) is offered, when that is the case.
+    note: String,
+}
+
+fn part_actions(c: &Case, department: &str) -> Option<PartActions> {
+    use zhengqi_domain::approval::case::PartState;
+    let part = c.part(department)?;
+    let none = |note: String| PartActions {
+        accept: false,
+        decide: false,
+        reject: false,
+        note,
+    };
+    if c.status.is_terminal() {
+        return Some(none(format!("本件{}，不再办理。", c.status)));
+    }
+    Some(match part.state {
+        PartState::Submitted => PartActions {
+            accept: true,
+            decide: false,
+            reject: true,
+            note: String::new(),
+        },
+        PartState::Accepted => PartActions {
+            accept: false,
+            decide: true,
+            reject: true,
+            note: String::new(),
+        },
+        PartState::CorrectionRequested => PartActions {
+            reject: true,
+            ..none("已要求补正，等待申请人补正后继续审查。".into())
+        },
+        PartState::Approved | PartState::Rejected => {
+            none(format!("本部门已作出决定：{}。", part.state))
+        }
+    })
 }
 
 struct Commitment {
@@ -791,14 +837,14 @@ async fn case_view(
         Ok(code) => s.store.enterprise(&code).await?.map(|e| e.name),
         Err(_) => None,
     };
-    let my_part = match (u.p.role, u.p.department.as_deref()) {
-        (Role::Staff, Some(d)) if c.part(d).is_some() => Some(d.to_owned()),
+    let my_actions = match (u.p.role, u.p.department.as_deref()) {
+        (Role::Staff, Some(d)) => part_actions(&c, d),
         _ => None,
     };
     Ok(CasePage {
         layout: layout(s, Some(u), "cases"),
         matter_name: matter_name(s, &c.matter_code),
-        my_part,
+        my_actions,
         is_applicant: u.p.role == Role::Enterprise,
         corrections: c
             .parts

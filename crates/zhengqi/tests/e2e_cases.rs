@@ -275,7 +275,25 @@ async fn approve(c: &Client, (user, _, name): (&str, &str, &str)) -> Res<()> {
     click(c, "#act-approve").await?;
     wait_part_state(c, name, "已批准")
         .await
-        .map_err(|e| format!("{user}: {e}").into())
+        .map_err(|e| format!("{user}: {e}"))?;
+    // A decided part offers no more actions, only the reason why.
+    let note = wait_text(c, "#dept-note", |t| !t.is_empty()).await?;
+    ensure!(
+        note.contains("已作出决定") || note.contains("已办结"),
+        "{user}: #dept-note is {note:?}"
+    );
+    for id in [
+        "#act-accept",
+        "#act-approve",
+        "#act-correction",
+        "#act-reject",
+    ] {
+        ensure!(
+            c.find_all(Locator::Css(id)).await?.is_empty(),
+            "{user}: {id} is still offered after approving"
+        );
+    }
+    Ok(())
 }
 
 async fn ask_correction(c: &Client, (user, _, name): (&str, &str, &str)) -> Res<()> {
