@@ -213,6 +213,12 @@ async fn submit(c: &Client, base: &str) -> Res<String> {
         letter.contains("容缺受理承诺书") && letter.contains(&commitment),
         "#commitment-letter lacks {commitment:?}: {letter:?}"
     );
+    // The letter prints; the form around it does not (which also shows the check can tell).
+    print_hides_nothing_of(c, &["#commitment-letter"]).await?;
+    ensure!(
+        !print_hidden(c, &["#submit-case"]).await?.is_empty(),
+        "the submit button would be printed"
+    );
     let missing = format!("input[name=material][value={MISSING}]");
     click(c, &missing).await?;
     // Without the commitment: refused, with the choices kept.
@@ -240,17 +246,42 @@ async fn submit(c: &Client, base: &str) -> Res<String> {
         signed.contains(MISSING_NAME) && signed.contains(&commitment),
         "#commitment is {signed:?}"
     );
-    let printable = c
+    print_hides_nothing_of(c, &["#commitment", "#parts", "#timeline"]).await?;
+    Ok(id)
+}
+
+/// Which of `selectors` the page's `@media print` rules hide (through the
+/// element or an ancestor). Fails if the page has no print rules at all.
+async fn print_hidden(c: &Client, selectors: &[&str]) -> Res<Vec<String>> {
+    let v = c
         .execute(
-            "return document.querySelector('#commitment').closest('form, .no-print, nav') === null;",
-            vec![],
+            "const rules = [];
+             for (const sheet of document.styleSheets)
+               for (const r of sheet.cssRules)
+                 if (r.media && [...r.media].includes('print'))
+                   for (const s of r.cssRules)
+                     if (s.style && s.style.display === 'none') rules.push(s.selectorText);
+             const hidden = [];
+             for (const sel of arguments[0]) {
+               const el = document.querySelector(sel);
+               if (!el) { hidden.push(sel + ' (missing)'); continue; }
+               for (let n = el; n; n = n.parentElement)
+                 for (const r of rules) if (n.matches(r)) hidden.push(sel + ' by ' + r);
+             }
+             return [rules.length, hidden];",
+            vec![serde_json::json!(selectors)],
         )
         .await?;
-    ensure!(
-        printable == serde_json::Value::Bool(true),
-        "#commitment is hidden when printing"
-    );
-    Ok(id)
+    let rules = v[0].as_u64().unwrap_or(0);
+    ensure!(rules > 0, "the page has no print rules to check");
+    Ok(serde_json::from_value(v[1].clone())?)
+}
+
+/// The printed page carries every one of `selectors`.
+async fn print_hides_nothing_of(c: &Client, selectors: &[&str]) -> Res<()> {
+    let hidden = print_hidden(c, selectors).await?;
+    ensure!(hidden.is_empty(), "hidden when printing: {hidden:?}");
+    Ok(())
 }
 
 /// A department finds the case in its queue and accepts it.
