@@ -108,6 +108,74 @@ impl Principal {
     pub fn can_supervise(&self) -> bool {
         matches!(self.role, Role::Supervisor | Role::Admin)
     }
+
+    /// A staff member's department issued or leads the policy.
+    fn owns_policy(&self, issuer: &str, departments: &[String]) -> bool {
+        self.role == Role::Staff
+            && self
+                .department
+                .as_deref()
+                .is_some_and(|d| d == issuer || departments.iter().any(|x| x == d))
+    }
+
+    /// Who writes a policy's eligibility rule: administrators for any
+    /// policy, staff for the policies their own department issued or leads
+    /// (the department that pays knows the conditions). Supervisors read
+    /// rules in the sandbox but do not change them.
+    pub fn can_edit_policy_rule(&self, issuer: &str, departments: &[String]) -> bool {
+        self.role == Role::Admin || self.owns_policy(issuer, departments)
+    }
+
+    /// The sandbox only reads (counts over the whole base): every
+    /// government role may run it; enterprises never see the base.
+    pub fn can_run_sandbox(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Supervisor | Role::Admin)
+    }
+
+    /// Award lists and the 即申即享 queue are visible to government roles
+    /// (supervisors follow the money) …
+    pub fn can_view_awards(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Supervisor | Role::Admin)
+    }
+
+    /// One policy's lists and queued applications: supervisors and
+    /// administrators see all, staff their own department's policies.
+    pub fn can_view_awards_of(&self, issuer: &str, departments: &[String]) -> bool {
+        matches!(self.role, Role::Supervisor | Role::Admin) || self.owns_policy(issuer, departments)
+    }
+
+    /// … but only administrators and the owning department's staff
+    /// generate, publish, approve, pay or cancel award lists and decide
+    /// queued 即申即享 applications.
+    pub fn can_manage_awards(&self, issuer: &str, departments: &[String]) -> bool {
+        self.role == Role::Admin || self.owns_policy(issuer, departments)
+    }
+
+    /// The catalogue editor pages and the workbook export: government roles
+    /// (supervisors read them; enterprises use the public pages).
+    pub fn can_read_catalogue_admin(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Supervisor | Role::Admin)
+    }
+
+    /// A service item is maintained by its own department; admins maintain
+    /// all. Moving an item needs this for both departments.
+    pub fn can_edit_service_item(&self, department: &str) -> bool {
+        match self.role {
+            Role::Staff => self.department.as_deref() == Some(department),
+            Role::Admin => true,
+            Role::Enterprise | Role::Supervisor => false,
+        }
+    }
+
+    /// Staff may add items (for their own department) and import.
+    pub fn can_edit_catalogue(&self) -> bool {
+        matches!(self.role, Role::Staff | Role::Admin)
+    }
+
+    /// 一件事 span departments, so only admins change them.
+    pub fn can_edit_combined_matters(&self) -> bool {
+        self.role == Role::Admin
+    }
 }
 
 /// A login name: 3–32 characters of ASCII letters, digits, `_`, `-`, `.`.
@@ -192,6 +260,61 @@ mod tests {
         assert!(s.can_submit_indicator_from("SSWJ"));
         assert!(!s.can_submit_indicator_from("SKJJ"));
         assert!(!s.can_read_audit());
+    }
+
+    #[test]
+    fn policy_rules_and_awards_belong_to_the_owning_department() {
+        let depts = vec!["SKJJ".to_owned(), "SSWJ".to_owned()];
+        let staff = p(Role::Staff);
+        assert!(staff.can_edit_policy_rule("SCZJ", &depts), "lead unit");
+        assert!(staff.can_edit_policy_rule("SSWJ", &[]), "issuer");
+        assert!(!staff.can_edit_policy_rule("SCZJ", &["SKJJ".into()]));
+        assert!(staff.can_manage_awards("SSWJ", &[]));
+        assert!(!staff.can_manage_awards("SCZJ", &[]));
+        assert!(staff.can_run_sandbox() && staff.can_view_awards());
+        assert!(staff.can_view_awards_of("SSWJ", &[]) && !staff.can_view_awards_of("SCZJ", &[]));
+
+        let admin = p(Role::Admin);
+        assert!(admin.can_edit_policy_rule("X", &[]) && admin.can_manage_awards("X", &[]));
+        assert!(admin.can_run_sandbox());
+
+        let sup = p(Role::Supervisor);
+        assert!(sup.can_run_sandbox() && sup.can_view_awards());
+        assert!(!sup.can_edit_policy_rule("SSWJ", &depts));
+        assert!(!sup.can_manage_awards("SSWJ", &depts));
+        assert!(sup.can_view_awards_of("SCZJ", &[]));
+
+        let e = p(Role::Enterprise);
+        assert!(!e.can_run_sandbox() && !e.can_view_awards());
+        assert!(!e.can_edit_policy_rule("SSWJ", &depts));
+        assert!(!e.can_manage_awards("SSWJ", &depts));
+        assert!(!e.can_view_awards_of("SSWJ", &depts));
+
+        // Staff without a department own nothing.
+        let mut lost = p(Role::Staff);
+        lost.department = None;
+        assert!(!lost.can_edit_policy_rule("", &[String::new()]));
+    }
+
+    #[test]
+    fn catalogue_editing_by_department() {
+        let staff = p(Role::Staff);
+        assert!(staff.can_edit_service_item("SSWJ"));
+        assert!(!staff.can_edit_service_item("SKJJ"));
+        assert!(staff.can_edit_catalogue() && staff.can_read_catalogue_admin());
+        assert!(!staff.can_edit_combined_matters());
+        let admin = p(Role::Admin);
+        assert!(admin.can_edit_service_item("SKJJ") && admin.can_edit_combined_matters());
+        let sup = p(Role::Supervisor);
+        assert!(sup.can_read_catalogue_admin());
+        assert!(!sup.can_edit_service_item("SSWJ") && !sup.can_edit_catalogue());
+        let e = p(Role::Enterprise);
+        assert!(!e.can_read_catalogue_admin() && !e.can_edit_catalogue());
+        assert!(!e.can_edit_service_item("SSWJ") && !e.can_edit_combined_matters());
+        // Staff without a department edit nothing.
+        let mut lost = p(Role::Staff);
+        lost.department = None;
+        assert!(!lost.can_edit_service_item("SSWJ"));
     }
 
     #[test]

@@ -190,6 +190,75 @@ pub fn write_xlsx(
     wb.save_to_buffer().map_err(w)
 }
 
+/// Reads every sheet of a workbook, in order, each as a table (the first
+/// row is the header). A sheet with no rows at all is left out.
+pub fn read_xlsx_sheets(bytes: &[u8]) -> Result<Vec<(String, Table)>, TableError> {
+    let mut wb: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
+    let mut out = Vec::new();
+    for sheet in wb.sheet_names() {
+        let range = wb
+            .worksheet_range(&sheet)
+            .map_err(|e| TableError::Xlsx(e.to_string()))?;
+        let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+        let mut iter = range.rows().enumerate();
+        let Some((_, header)) = iter.next() else {
+            continue;
+        };
+        let headers = header.iter().map(cell_text).collect();
+        let rows = iter
+            .map(|(i, r)| Row {
+                line: first_row + i + 1,
+                cells: r.iter().map(cell_text).collect(),
+            })
+            .filter(|r| r.cells.iter().any(|c| !c.trim().is_empty()))
+            .collect();
+        out.push((sheet, Table { headers, rows }));
+    }
+    Ok(out)
+}
+
+/// One sheet of a multi-sheet workbook: name, headers, rows.
+pub type Sheet<'a> = (&'a str, &'a [&'a str], &'a [Vec<String>]);
+
+/// Writes several sheets, each like [`write_xlsx`] writes its one.
+pub fn write_xlsx_sheets(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, TableError> {
+    let w = |e: rust_xlsxwriter::XlsxError| TableError::Write(e.to_string());
+    let mut wb = Workbook::new();
+    let bold = CellFormat::new().set_bold();
+    for (name, headers, rows) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name).map_err(w)?;
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(w)?;
+            let width = rows
+                .iter()
+                .filter_map(|r| r.get(c))
+                .chain(std::iter::once(&h.to_string()))
+                .map(|s| {
+                    s.lines()
+                        .map(|l| {
+                            l.chars()
+                                .map(|ch| if ch.is_ascii() { 1.0 } else { 2.0 })
+                                .sum::<f64>()
+                        })
+                        .fold(0.0, f64::max)
+                })
+                .fold(8.0, f64::max);
+            ws.set_column_width(c as u16, width.min(60.0) + 2.0)
+                .map_err(w)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32 + 1, c as u16, v).map_err(w)?;
+            }
+        }
+        ws.set_freeze_panes(1, 0).map_err(w)?;
+    }
+    wb.save_to_buffer().map_err(w)
+}
+
 /// Writes a CSV with a UTF-8 BOM so Excel opens Chinese text correctly.
 pub fn write_csv(headers: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     let mut out = b"\xEF\xBB\xBF".to_vec();

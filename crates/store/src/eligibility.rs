@@ -190,7 +190,7 @@ const AWARD_COLS: &str = "id, list_id, uscc, amount, status, account_holder, acc
 const LIST_COLS: &str = "l.id, l.policy_id, l.rule_version, l.status, l.publicity_days, l.publicity_from, \
      l.publicity_to, l.undetermined, l.created_at, l.created_by, \
      (SELECT COUNT(*) FROM awards a WHERE a.list_id = l.id AND a.status <> 'withdrawn') AS n, \
-     (SELECT COALESCE(SUM(a.amount), 0) FROM awards a WHERE a.list_id = l.id AND a.status <> 'withdrawn') AS total";
+     (SELECT CAST(COALESCE(SUM(a.amount), 0) AS BIGINT) FROM awards a WHERE a.list_id = l.id AND a.status <> 'withdrawn') AS total";
 
 fn list_from_row(r: &sqlx::any::AnyRow) -> Result<AwardList> {
     let status: String = r.try_get("status")?;

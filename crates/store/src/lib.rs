@@ -9,6 +9,8 @@
 
 mod audit;
 mod cases;
+mod catalogue;
+pub use catalogue::{ItemVersion, StoredCatalogue};
 mod eligibility;
 mod enterprises;
 mod integration;

@@ -149,3 +149,18 @@ pub async fn bulk_insert_subjects(
     tx.commit().await?;
     Ok(())
 }
+
+/// Moves a published award list's notice period into the past, as if its
+/// 公示 days had gone by; only for tests of what happens after 公示.
+pub async fn end_publicity(store: &Store, list_id: i64) -> Result<()> {
+    let today = chrono::Local::now().date_naive();
+    let to = today - chrono::Days::new(1);
+    let from = today - chrono::Days::new(10);
+    sqlx::query("UPDATE award_lists SET publicity_from = $1, publicity_to = $2 WHERE id = $3")
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(list_id)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}

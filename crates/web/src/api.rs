@@ -62,6 +62,8 @@ impl Modify for BearerAuth {
         (name = "reference", description = "参考数据：区域、部门、行业"),
         (name = "policies", description = "政策库“一张清单”：检索与详情"),
         (name = "cases", description = "并联审批办件：一次提交、容缺受理、各部门并联办理"),
+        (name = "rules", description = "政策兑现规则：解析、校验、试算、沙盘与版本"),
+        (name = "awards", description = "免申即享兑现名单：公示、异议、核准、拨付"),
         (name = "admin", description = "账号与审计"),
         (name = "tools", description = "校验与划型工具"),
     )
@@ -88,6 +90,20 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(crate::cases::api_act))
         .routes(routes!(crate::integration::api_portal_submit))
         .routes(routes!(crate::integration::api_status_callback))
+        .routes(routes!(crate::rules::api_parse))
+        .routes(routes!(crate::rules::api_check))
+        .routes(routes!(crate::rules::api_preview))
+        .routes(routes!(crate::rules::api_sandbox))
+        .routes(routes!(
+            crate::rules::api_get_rule,
+            crate::rules::api_put_rule
+        ))
+        .routes(routes!(
+            crate::awards::api_lists,
+            crate::awards::api_generate
+        ))
+        .routes(routes!(crate::awards::api_list))
+        .routes(routes!(crate::awards::api_act))
         .routes(routes!(check_uscc))
         .routes(routes!(classify))
         .split_for_parts();

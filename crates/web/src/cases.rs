@@ -72,6 +72,7 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
 /// The view, with the applicant's name in the timeline when known.
 fn view_named(s: &AppState, c: &Case, applicant_name: Option<&str>) -> CaseView {
     let today = local_day(Utc::now());
+    let catalogue = s.catalogue();
     CaseView {
         id: c.id.clone(),
         matter_code: c.matter_code.clone(),
@@ -86,7 +87,7 @@ fn view_named(s: &AppState, c: &Case, applicant_name: Option<&str>) -> CaseView 
                 item_name: p
                     .item_code
                     .split('+')
-                    .map(|code| s.catalogue.item(code).map_or(code, |i| i.name.as_str()))
+                    .map(|code| catalogue.item(code).map_or(code, |i| i.name.as_str()))
                     .collect::<Vec<_>>()
                     .join("、"),
                 state: p.state.to_string(),
@@ -115,7 +116,8 @@ fn view_named(s: &AppState, c: &Case, applicant_name: Option<&str>) -> CaseView 
 /// matter, by material key: what the applicant signs for a material it
 /// does not provide.
 fn commitment_texts(s: &AppState, code: &str) -> BTreeMap<String, String> {
-    let c = &s.catalogue;
+    let catalogue = s.catalogue();
+    let c = &*catalogue;
     let materials: Vec<zhengqi_domain::approval::catalogue::Material> =
         match c.combined_matter(code) {
             Some(m) => m.materials(c).into_iter().map(|sm| sm.material).collect(),
@@ -138,8 +140,10 @@ fn commitment_texts(s: &AppState, code: &str) -> BTreeMap<String, String> {
 }
 
 /// The service items of a matter code, or None when unknown.
-fn items_of<'a>(s: &'a AppState, code: &str) -> Option<Vec<&'a ServiceItem>> {
-    let c = &s.catalogue;
+fn items_of<'a>(
+    c: &'a zhengqi_domain::approval::catalogue::Catalogue,
+    code: &str,
+) -> Option<Vec<&'a ServiceItem>> {
     if let Some(m) = c.combined_matter(code) {
         return Some(m.service_items(c));
     }
@@ -165,7 +169,12 @@ pub(crate) async fn submit(
     if key.is_empty() || key.len() > 100 {
         return Err(ApiError::invalid("idempotency_key 应为1–100个字符"));
     }
-    let items = items_of(s, req.matter.trim()).ok_or_else(|| ApiError::not_found("该事项"))?;
+    // The catalogue as of now: the case keeps these terms even if the
+    // catalogue is edited later (its parts and 容缺 terms are stored).
+    s.ensure_catalogue().await?;
+    let catalogue = s.catalogue();
+    let items =
+        items_of(&catalogue, req.matter.trim()).ok_or_else(|| ApiError::not_found("该事项"))?;
     let enterprise = s
         .store
         .enterprise(&uscc)
@@ -464,14 +473,16 @@ struct ListPage {
 }
 
 fn matter_name(s: &AppState, code: &str) -> String {
-    s.catalogue
-        .combined_matter(code)
+    let c = s.catalogue();
+    c.combined_matter(code)
         .map(|m| m.name.clone())
-        .or_else(|| s.catalogue.item(code).map(|i| i.name.clone()))
+        .or_else(|| c.item(code).map(|i| i.name.clone()))
         .unwrap_or_else(|| code.to_owned())
 }
 
 async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, PageError> {
+    // Matter names come from the stored catalogue, which may have been edited.
+    s.ensure_catalogue().await.map_err(PageError::from)?;
     let today = local_day(Utc::now());
     let (heading, rows) = match u.p.role {
         Role::Enterprise => {
@@ -623,7 +634,8 @@ fn new_view(
     error: Option<String>,
     chosen: Option<Chosen<'_>>,
 ) -> NewPage {
-    let c = &s.catalogue;
+    let catalogue = s.catalogue();
+    let c = &*catalogue;
     let mut matters: Vec<(String, String)> = c
         .combined_matters
         .iter()
@@ -700,6 +712,8 @@ async fn new_page(
     if u.p.role != Role::Enterprise {
         return Err(PageError::forbidden());
     }
+    // The form must list the materials the submission will be checked against.
+    s.ensure_catalogue().await.map_err(PageError::from)?;
     Ok(new_view(&s, &u, q.matter.trim(), None, None).into_response())
 }
 
@@ -827,6 +841,7 @@ async fn case_view(
     id: &str,
     error: Option<String>,
 ) -> Result<CasePage, PageError> {
+    s.ensure_catalogue().await.map_err(PageError::from)?;
     let c = s
         .store
         .case(id)

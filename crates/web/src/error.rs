@@ -174,3 +174,12 @@ impl From<StoreError> for PageError {
         }
     }
 }
+
+impl From<ApiError> for PageError {
+    fn from(api: ApiError) -> Self {
+        PageError {
+            status: api.status,
+            message: api.message,
+        }
+    }
+}

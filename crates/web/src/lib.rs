@@ -3,11 +3,14 @@
 //! whether the principal may act, call `zhengqi_store`, and render.
 
 mod api;
+mod awards;
 mod cases;
+mod catalogue_edit;
 mod error;
 mod integration;
 mod pages;
 mod policies;
+mod rules;
 mod services;
 mod session;
 mod views;
@@ -40,7 +43,10 @@ pub struct AppState {
     pub(crate) reference: Arc<ReferenceData>,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) search: Arc<SearchIndex>,
-    pub(crate) catalogue: Arc<zhengqi_domain::approval::catalogue::Catalogue>,
+    /// The current catalogue and its stored version (0 until loaded from
+    /// the database); swapped after each committed edit.
+    catalogue: Arc<std::sync::RwLock<(i64, Arc<zhengqi_domain::approval::catalogue::Catalogue>)>>,
+    catalogue_loaded: Arc<tokio::sync::OnceCell<()>>,
     pub(crate) calendar: Arc<zhengqi_domain::calendar::WorkCalendar>,
     search_loaded: Arc<tokio::sync::OnceCell<()>>,
 }
@@ -54,9 +60,60 @@ impl AppState {
             // Creating an empty in-memory index only fails on allocation.
             search: Arc::new(SearchIndex::new().expect("in-memory search index")),
             search_loaded: Arc::new(tokio::sync::OnceCell::new()),
-            catalogue: Arc::new(zhengqi_domain::approval::catalogue::Catalogue::zhuhai()),
+            catalogue: Arc::new(std::sync::RwLock::new((
+                0,
+                Arc::new(zhengqi_domain::approval::catalogue::Catalogue::zhuhai()),
+            ))),
+            catalogue_loaded: Arc::new(tokio::sync::OnceCell::new()),
             calendar: Arc::new(zhengqi_domain::calendar::WorkCalendar::official()),
         }
+    }
+
+    /// The catalogue as last loaded or saved.
+    pub fn catalogue(&self) -> Arc<zhengqi_domain::approval::catalogue::Catalogue> {
+        let guard = self.catalogue.read().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(&guard.1)
+    }
+
+    pub(crate) fn catalogue_version(&self) -> i64 {
+        self.catalogue.read().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    /// Installs a newer stored version (an older one never replaces it).
+    pub(crate) fn set_catalogue(
+        &self,
+        version: i64,
+        catalogue: zhengqi_domain::approval::catalogue::Catalogue,
+    ) {
+        let mut guard = self.catalogue.write().unwrap_or_else(|e| e.into_inner());
+        if version >= guard.0 {
+            *guard = (version, Arc::new(catalogue));
+        }
+    }
+
+    /// Loads the catalogue from the database once, seeding it from the
+    /// shipped JSON on the very first start so edits survive restarts.
+    pub async fn ensure_catalogue(&self) -> Result<(), error::ApiError> {
+        self.catalogue_loaded
+            .get_or_try_init(|| async { self.reload_catalogue().await })
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the stored catalogue again (after a conflicting save).
+    pub(crate) async fn reload_catalogue(&self) -> Result<(), error::ApiError> {
+        let seed = zhengqi_domain::approval::catalogue::Catalogue::zhuhai();
+        let stored = self
+            .store
+            .catalogue_or_seed(&seed, &zhengqi_store::Actor::system("服务事项清单初始化"))
+            .await?;
+        if let Err(e) = stored.catalogue.validate(&self.reference) {
+            // Still served: the stored catalogue is what the departments
+            // maintain; an editor's next save reports the same problems.
+            tracing::warn!(error = %e, "stored catalogue does not validate");
+        }
+        self.set_catalogue(stored.version, stored.catalogue);
+        Ok(())
     }
 
     /// Stores one shared figure and, when the enterprise's size class is
@@ -171,9 +228,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(pages::router())
         .merge(policies::router())
+        .merge(catalogue_edit::router())
         .merge(services::router())
         .merge(cases::pages())
         .merge(integration::pages())
+        .merge(rules::pages())
+        .merge(awards::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -379,6 +379,8 @@ struct DetailPage {
     versions: Vec<(i64, String, String)>,
     warnings: Vec<String>,
     can_manage: bool,
+    /// Government roles see the eligibility rule (issue 4).
+    can_rule: bool,
     stored_status: String,
     statuses: Vec<(String, String)>,
 }
@@ -449,6 +451,7 @@ async fn detail_page(
         },
         title_derived: p.title_derived,
         can_manage: u.as_ref().is_some_and(|u| u.p.can_manage_policies()),
+        can_rule: u.as_ref().is_some_and(|u| u.p.can_run_sandbox()),
         stored_status: p.status.clone(),
         statuses: ["draft", "published", "repealed"]
             .iter()

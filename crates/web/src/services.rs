@@ -75,14 +75,19 @@ struct ListPage {
     departments: Vec<(String, String)>,
     department: String,
     only_rongque: bool,
+    /// Government roles see the editor links (export, import, new item).
+    editor: bool,
+    can_add: bool,
 }
 
 async fn list(
     State(s): State<AppState>,
     MaybePageUser(u): MaybePageUser,
     Query(q): Query<ListQuery>,
-) -> Response {
-    let c: &Catalogue = &s.catalogue;
+) -> Result<Response, PageError> {
+    s.ensure_catalogue().await.map_err(PageError::from)?;
+    let catalogue = s.catalogue();
+    let c: &Catalogue = &catalogue;
     let only = q.rongque == "1";
     let rows = c
         .items
@@ -109,7 +114,7 @@ async fn list(
             materials: m.materials(c).len(),
         })
         .collect();
-    ListPage {
+    Ok(ListPage {
         layout: layout(&s, u.as_ref(), "services"),
         rows,
         matters,
@@ -119,8 +124,10 @@ async fn list(
             .collect(),
         department: q.department,
         only_rongque: only,
+        editor: u.as_ref().is_some_and(|u| u.p.can_read_catalogue_admin()),
+        can_add: u.as_ref().is_some_and(|u| u.p.can_edit_catalogue()),
     }
-    .into_response()
+    .into_response())
 }
 
 struct MaterialRow {
@@ -142,6 +149,11 @@ struct DetailPage {
     fee: String,
     level: &'static str,
     materials: Vec<MaterialRow>,
+    /// "编辑" for the item's department and admins, "查看编辑记录" is not
+    /// offered to others.
+    can_edit: bool,
+    /// Government roles may open the editor read-only (maintenance record).
+    can_read: bool,
 }
 
 async fn detail(
@@ -149,7 +161,9 @@ async fn detail(
     MaybePageUser(u): MaybePageUser,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
-    let i = s.catalogue.item(&code).ok_or_else(PageError::not_found)?;
+    s.ensure_catalogue().await?;
+    let catalogue = s.catalogue();
+    let i = catalogue.item(&code).ok_or_else(PageError::not_found)?;
     let materials = i
         .materials
         .iter()
@@ -175,6 +189,10 @@ async fn detail(
             .unwrap_or_else(|| "不收费".into()),
         level: i.level.label(),
         materials,
+        can_edit: u
+            .as_ref()
+            .is_some_and(|u| u.p.can_edit_service_item(&i.department)),
+        can_read: u.as_ref().is_some_and(|u| u.p.can_read_catalogue_admin()),
         item: row(&s, i),
     }
     .into_response())
@@ -196,8 +214,12 @@ struct ReportPage {
     rows: Vec<ShareRow>,
 }
 
-async fn report(State(s): State<AppState>, MaybePageUser(u): MaybePageUser) -> Response {
-    let r = tolerance_report(&s.catalogue);
+async fn report(
+    State(s): State<AppState>,
+    MaybePageUser(u): MaybePageUser,
+) -> Result<Response, PageError> {
+    s.ensure_catalogue().await?;
+    let r = tolerance_report(&s.catalogue());
     let share = |department: String, sh: &zhengqi_domain::approval::catalogue::Share| ShareRow {
         department,
         licence: sh.licence_items,
@@ -205,7 +227,7 @@ async fn report(State(s): State<AppState>, MaybePageUser(u): MaybePageUser) -> R
         percent: sh.percent(),
         meets: sh.meets_target,
     };
-    ReportPage {
+    Ok(ReportPage {
         layout: layout(&s, u.as_ref(), "services"),
         overall: share("全市".into(), &r.overall),
         rows: r
@@ -214,5 +236,5 @@ async fn report(State(s): State<AppState>, MaybePageUser(u): MaybePageUser) -> R
             .map(|(d, sh)| share(views::department_name(&s.reference, d), sh))
             .collect(),
     }
-    .into_response()
+    .into_response())
 }

@@ -51,6 +51,11 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: PolicyCmd,
     },
+    /// 政务服务事项清单：导出、导入（xlsx，与网页导出格式相同）
+    Catalogue {
+        #[command(subcommand)]
+        cmd: CatalogueCmd,
+    },
     /// 政策匹配：全部企业 × 已发布且有规则的政策，输出各政策符合家数、金额与耗时
     Match {
         /// 输出 CSV：每个“符合/无法判断”的（统一社会信用代码, 政策编号, 结论, 金额）一行
@@ -87,6 +92,26 @@ pub enum CalendarCmd {
         /// 截止日期 YYYY-MM-DD（计入）
         #[arg(value_name = "截止日期", help_heading = "参数")]
         to: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogueCmd {
+    /// 导出服务事项清单（xlsx：事项、材料、表单字段、一件事四个工作表）
+    Export {
+        /// 输出文件（.xlsx）
+        #[arg(value_name = "文件", help_heading = "参数")]
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// 导入服务事项清单（按事项编码新增或更新；任一行有错则不导入任何内容）
+    Import {
+        /// 清单文件（.xlsx，导出格式）
+        #[arg(value_name = "文件", help_heading = "参数")]
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 

@@ -4,6 +4,7 @@
 
 mod account;
 mod calendar;
+mod catalogue;
 mod check;
 mod cli;
 mod db;
@@ -21,7 +22,7 @@ mod text;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use cli::{AccountCmd, CalendarCmd, Cmd, EnterpriseCmd, PolicyCmd, ReferenceCmd};
+use cli::{AccountCmd, CalendarCmd, CatalogueCmd, Cmd, EnterpriseCmd, PolicyCmd, ReferenceCmd};
 
 /// An error that carries its own exit code (2 = unusable input).
 #[derive(Debug)]
@@ -132,6 +133,12 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Policy {
                 cmd: PolicyCmd::ImportList { file, db },
             } => policy::import_list(&file, &db).await,
+            Cmd::Catalogue {
+                cmd: CatalogueCmd::Export { file, db },
+            } => catalogue::export(&file, &db).await,
+            Cmd::Catalogue {
+                cmd: CatalogueCmd::Import { file, db },
+            } => catalogue::import(&file, &db).await,
             Cmd::Match { out, date, db } => {
                 matching::run(out.as_deref(), date.as_deref(), &db).await
             }

@@ -41,6 +41,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             demo: demo_ready,
         },
     );
+    // Seeds the catalogue on the first start; later starts read the edits.
+    state
+        .ensure_catalogue()
+        .await
+        .map_err(|e| anyhow::anyhow!("无法载入服务事项清单：{}", e.message))?;
     let app = zhengqi_web::router(state);
     // Outbound webhooks; deliveries survive restarts in the database.
     let webhooks = zhengqi_web::webhooks::spawn_worker(

@@ -884,3 +884,89 @@ fn policy_list_round_trips_through_xlsx_and_updates_status() {
     assert_eq!(t.rows[0].cells[status], "已废止");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `catalogue export` → edit in the workbook → `catalogue import`: the
+/// layout round-trips unchanged, edits land, and a file with any bad row
+/// writes nothing.
+#[test]
+fn catalogue_export_import_round_trip() {
+    let dir = TempDir::new("catalogue");
+    let file = dir.path("清单.xlsx");
+    let f = file.to_str().unwrap();
+    let o = run_db(&dir, &["catalogue", "export", f]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("第 1 版"), "{}", o.stdout);
+    let original = std::fs::read(&file).unwrap();
+    let sheets = table::read_xlsx_sheets(&original).unwrap();
+    let names: Vec<&str> = sheets.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["事项", "材料", "表单字段", "一件事"]);
+
+    // Unchanged file: nothing to do, still version 1.
+    let o = run_db(&dir, &["catalogue", "import", f]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("新增 0 项，修改 0 项"), "{}", o.stdout);
+    assert!(o.stdout.contains("第 1 版"), "{}", o.stdout);
+
+    let write = |sheets: &[(String, Table)]| {
+        type Owned<'a> = (String, Vec<&'a str>, Vec<Vec<String>>);
+        let rows: Vec<Owned<'_>> = sheets
+            .iter()
+            .map(|(n, t)| {
+                (
+                    n.clone(),
+                    t.headers.iter().map(String::as_str).collect(),
+                    t.rows.iter().map(|r| r.cells.clone()).collect(),
+                )
+            })
+            .collect();
+        let refs: Vec<table::Sheet<'_>> = rows
+            .iter()
+            .map(|(n, h, r)| (n.as_str(), h.as_slice(), r.as_slice()))
+            .collect();
+        std::fs::write(&file, table::write_xlsx_sheets(&refs).unwrap()).unwrap();
+    };
+    let name_col = sheets[0].1.column(&["事项名称"]).unwrap();
+    let legal_col = sheets[0].1.column(&["法定办结时限（工作日）"]).unwrap();
+
+    // One bad row among good edits: nothing is written.
+    let mut bad = sheets.clone();
+    bad[0].1.rows[0].cells[name_col] = "命令行修改的名称".into();
+    bad[0].1.rows[1].cells[legal_col] = "很久".into();
+    write(&bad);
+    let o = run_db(&dir, &["catalogue", "import", f]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr.contains("事项 第3行") && o.stderr.contains("不是工作日数"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("未导入任何内容"), "{}", o.stderr);
+    let o = run_db(
+        &dir,
+        &[
+            "catalogue",
+            "export",
+            dir.path("again.xlsx").to_str().unwrap(),
+        ],
+    );
+    assert!(o.stdout.contains("第 1 版"), "{}", o.stdout);
+
+    // The good edit alone is imported, as version 2.
+    let mut good = sheets.clone();
+    good[0].1.rows[0].cells[name_col] = "命令行修改的名称".into();
+    write(&good);
+    let o = run_db(&dir, &["catalogue", "import", f]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("修改 1 项") && o.stdout.contains("第 2 版"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("事项 第2行  修改"), "{}", o.stdout);
+    let again = dir.path("again.xlsx");
+    let o = run_db(&dir, &["catalogue", "export", again.to_str().unwrap()]);
+    assert_eq!(o.code, 0);
+    let back = table::read_xlsx_sheets(&std::fs::read(&again).unwrap()).unwrap();
+    assert_eq!(back[0].1.rows[0].cells[name_col], "命令行修改的名称");
+    assert_eq!(back[1].1.rows, sheets[1].1.rows, "materials unchanged");
+}

@@ -10,3 +10,5 @@
 
 pub mod case;
 pub mod catalogue;
+pub mod catalogue_edit;
+pub mod catalogue_sheet;
