@@ -201,7 +201,10 @@ async fn submit(c: &Client, base: &str) -> Res<String> {
         .await?;
     select.select_by_value(MATTER).await?;
     click(c, "form.inline button[type=submit]").await?;
-    let body = text_of(c, "main").await?;
+    // Waiting on what only the next page has: the old one may still be there.
+    let body = wait_text(c, "main", |t| t.contains("并联办理"))
+        .await
+        .map_err(|e| format!("the materials of {MATTER_NAME} never showed: {e}"))?;
     ensure!(
         body.contains(MATTER_NAME) && body.contains("3 个部门并联办理"),
         "the form does not present {MATTER_NAME} with its three departments: {body:?}"
@@ -291,11 +294,9 @@ async fn accept(c: &Client, base: &str, (user, _, name): (&str, &str, &str), id:
     let queue = text_of(c, "#case-list").await?;
     ensure!(queue.contains(id), "{user}: case {id} not in the queue");
     click(c, &format!("#case-list a[href='/cases/{id}']")).await?;
-    let actions = text_of(c, "main").await?;
-    ensure!(
-        actions.contains("本部门操作"),
-        "{user}: no department actions on the case page"
-    );
+    wait_text(c, "main", |t| t.contains("本部门操作"))
+        .await
+        .map_err(|e| format!("{user}: no department actions on the case page: {e}"))?;
     click(c, "#act-accept").await?;
     wait_part_state(c, name, "审查中").await?;
     // Only its own part changed hands; the others may or may not have yet.
