@@ -3,8 +3,10 @@
 //! is killed with SIGKILL (`kill -9`) in the middle of the load, restarted
 //! on the same database, and every change the server acknowledged (2xx)
 //! must be there: the case exists, the event is in its log, the snapshot
-//! equals the replay of the log, and a retried submission with the same
-//! idempotency key returns the same case.
+//! equals the replay of the log, nothing is left approved by every
+//! department but not issued, and a retried submission with the same
+//! idempotency key returns the same case. Three kill/restart rounds, each
+//! check covering all earlier rounds; the kill point moves at random.
 //!
 //! SQLite (a file in a temp dir) by default; a fresh database on the
 //! PostgreSQL server named by `DATABASE_URL` when that is a postgres URL.
