@@ -4,7 +4,7 @@
 //! case (row lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so two
 //! departments acting at the same instant never lose an update.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use zhengqi_domain::approval::case::{Case, Event, Notice};
@@ -40,6 +40,15 @@ pub struct StoredEvent {
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Event times are stored as text with microseconds (`ts`), and read back
+/// at that precision on both backends. A clock gives nanoseconds, so every
+/// time that goes into a case is first cut to microseconds: otherwise the
+/// snapshot (JSON, full precision) would differ from the replay of the
+/// stored events.
+fn storage_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
 }
 
 fn case_from(s: &str) -> Result<Case> {
@@ -87,6 +96,13 @@ impl Store {
     /// Stores a newly submitted case, or returns the earlier case when the
     /// applicant already used this idempotency key (a retried submission).
     pub async fn submit_case(&self, c: &Case, actor: &Actor) -> Result<SubmitOutcome> {
+        // A new case's only times are its submission and its history.
+        let mut c = c.clone();
+        c.submitted_at = storage_precision(c.submitted_at);
+        for (at, _, _) in &mut c.history {
+            *at = storage_precision(*at);
+        }
+        let c = &c;
         let mut tx = self.begin().await?;
         let existing: Option<String> = sqlx::query_scalar(
             "SELECT id FROM cases WHERE applicant = $1 AND idempotency_key = $2",
@@ -164,6 +180,24 @@ impl Store {
         now: DateTime<Utc>,
         cal: &WorkCalendar,
     ) -> Result<(Case, Vec<Notice>)> {
+        self.apply_case_event_then(id, event, actor, now, cal, |_| None)
+            .await
+    }
+
+    /// Applies `event`, then — in the same transaction — the event
+    /// `follow_up` derives from the resulting case, if any (the automatic
+    /// issue after the last approval). A crash between two transactions
+    /// could otherwise leave a case approved by everyone but never issued,
+    /// with nobody left to act on it.
+    pub async fn apply_case_event_then(
+        &self,
+        id: &str,
+        event: &Event,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        cal: &WorkCalendar,
+        follow_up: impl Fn(&Case) -> Option<(Event, Actor)>,
+    ) -> Result<(Case, Vec<Notice>)> {
         let mut tx = self.begin().await?;
         let lock = match self.backend {
             Backend::Postgres => " FOR UPDATE",
@@ -177,52 +211,65 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("办件 {id}")))?;
         let mut case = case_from(&row.try_get::<String, _>("snapshot")?)?;
-        let seq: i64 = row.try_get("seq")?;
+        let first_seq: i64 = row.try_get("seq")?;
         // `now` was read before this transaction waited for the case's lock;
         // a concurrent event that committed meanwhile may carry a later time.
         // Events are ordered by the lock, so time never runs backwards here.
+        let now = storage_precision(now);
         let now = case
             .history
             .last()
             .map_or(now, |(last, _, _)| now.max(*last));
-        let before = case.status.to_string();
-        let notices = case
-            .apply(event, now, cal)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now_s = ts(now);
-        sqlx::query(
-            "INSERT INTO case_events (case_id, seq, at, actor, event) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(seq + 1)
-        .bind(&now_s)
-        .bind(event.actor())
-        .bind(json(event)?)
-        .execute(&mut *tx)
-        .await?;
+        let mut seq = first_seq;
+        let mut all_notices = Vec::new();
+        let mut next = Some((event.clone(), actor.clone()));
+        let mut followed = false;
+        while let Some((event, actor)) = next.take() {
+            let before = case.status.to_string();
+            let notices = case
+                .apply(&event, now, cal)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            seq += 1;
+            sqlx::query(
+                "INSERT INTO case_events (case_id, seq, at, actor, event) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(seq)
+            .bind(&now_s)
+            .bind(event.actor())
+            .bind(json(&event)?)
+            .execute(&mut *tx)
+            .await?;
+            write_outbox(&mut tx, id, &notices, &now_s).await?;
+            audit::record(
+                &mut tx,
+                &actor,
+                "case.event",
+                "case",
+                id,
+                Some(&serde_json::json!({"status": before})),
+                Some(&serde_json::json!({"status": case.status.to_string(), "event": event})),
+            )
+            .await?;
+            all_notices.extend(notices);
+            if !followed {
+                followed = true;
+                next = follow_up(&case);
+            }
+        }
         sqlx::query("UPDATE cases SET status = $1, snapshot = $2, seq = $3, updated_at = $4 WHERE id = $5 AND seq = $6")
             .bind(case.status.to_string())
             .bind(json(&case)?)
-            .bind(seq + 1)
+            .bind(seq)
             .bind(&now_s)
             .bind(id)
-            .bind(seq)
+            .bind(first_seq)
             .execute(&mut *tx)
             .await?;
         write_parts(&mut tx, &case).await?;
-        write_outbox(&mut tx, id, &notices, &now_s).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "case.event",
-            "case",
-            id,
-            Some(&serde_json::json!({"status": before})),
-            Some(&serde_json::json!({"status": case.status.to_string(), "event": event})),
-        )
-        .await?;
         tx.commit().await?;
-        Ok((case, notices))
+        Ok((case, all_notices))
     }
 
     pub async fn case(&self, id: &str) -> Result<Option<Case>> {

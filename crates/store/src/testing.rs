@@ -21,6 +21,14 @@ pub fn target() -> String {
 /// A migrated, empty store. PostgreSQL test databases are named `zqt_…`
 /// so a CI script can drop them afterwards.
 pub async fn fresh_store() -> Result<Store> {
+    Store::connect(&fresh_database_url().await?).await
+}
+
+/// The URL of a new, empty database (not yet migrated): a new SQLite file,
+/// or a new `zqt_…` database on the PostgreSQL server named by
+/// `DATABASE_URL`. For tests that hand the database to another process,
+/// such as the `zhengqi` binary.
+pub async fn fresh_database_url() -> Result<String> {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let admin = Store::connect_raw(&url).await?;
@@ -37,12 +45,12 @@ pub async fn fresh_store() -> Result<Store> {
                 .split_once('?')
                 .map(|(_, q)| format!("?{q}"))
                 .unwrap_or_default();
-            Store::connect(&format!("{base}/{name}{query}")).await
+            Ok(format!("{base}/{name}{query}"))
         }
         _ => {
             let dir = std::env::temp_dir().join(format!("zhengqi-test-{}", unique_suffix()));
             std::fs::create_dir_all(&dir).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            Store::connect(&format!("sqlite://{}", dir.join("test.db").display())).await
+            Ok(format!("sqlite://{}", dir.join("test.db").display()))
         }
     }
 }

@@ -2,7 +2,7 @@
 //! decisions without lost updates, refused events change nothing, the event
 //! log replays to the snapshot. SQLite, or PostgreSQL with `DATABASE_URL`.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Timelike, Utc};
 use zhengqi_domain::approval::case::{Case, CaseStatus, Event, NewPart};
 use zhengqi_domain::calendar::WorkCalendar;
 use zhengqi_store::testing::fresh_store;
@@ -215,4 +215,125 @@ async fn refused_events_change_nothing_and_queues_sort_by_deadline() {
     );
     assert_eq!(q[0].deadline.as_deref(), Some("2025-10-14"));
     assert_eq!(s.cases_of_applicant(APPLICANT).await.unwrap().len(), 2);
+}
+
+/// Clock times carry nanoseconds; the stored events carry microseconds
+/// (text on SQLite and PostgreSQL alike). The snapshot must still equal the
+/// replay of what was stored, and read back identically.
+#[tokio::test]
+async fn clock_times_round_trip_so_snapshot_equals_replay() {
+    let s = store().await;
+    let cal = WorkCalendar::official();
+    let at = |h: u32, nanos: u32| {
+        Utc.with_ymd_and_hms(2025, 9, 30, h, 0, 7)
+            .unwrap()
+            .with_nanosecond(nanos)
+            .unwrap()
+    };
+    let c = Case::submit(
+        "N1",
+        APPLICANT,
+        "GYXMKG",
+        "nanos",
+        DEPTS
+            .iter()
+            .enumerate()
+            .map(|(i, d)| NewPart {
+                item_code: format!("XK-{i}"),
+                department: (*d).to_owned(),
+                promised_days: 5,
+            })
+            .collect(),
+        vec![],
+        false,
+        at(1, 123_456_789),
+        &cal,
+    )
+    .unwrap();
+    s.submit_case(&c, &Actor::system("测试")).await.unwrap();
+    for (i, d) in DEPTS.iter().enumerate() {
+        let ev = Event::Accept {
+            department: (*d).to_owned(),
+        };
+        s.apply_case_event(
+            "N1",
+            &ev,
+            &Actor::system(d),
+            at(2, 999_999_999 - i as u32),
+            &cal,
+        )
+        .await
+        .unwrap();
+    }
+    let snapshot = s.case("N1").await.unwrap().unwrap();
+    let events = s.case_events("N1").await.unwrap();
+    assert_eq!(events[0].at.nanosecond(), 123_456_000);
+    assert_eq!(snapshot.submitted_at, events[0].at);
+    let replayed = Case::replay(
+        &events
+            .iter()
+            .map(|e| (e.at, e.event.clone()))
+            .collect::<Vec<_>>(),
+        &cal,
+    )
+    .unwrap();
+    assert_eq!(replayed, snapshot);
+    // Times stay ordered even though the later events were cut to the same microsecond.
+    assert!(events.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+/// The follow-up event (the automatic issue) commits with the event that
+/// made it due, or not at all.
+#[tokio::test]
+async fn follow_up_event_commits_with_its_cause() {
+    let s = store().await;
+    let cal = WorkCalendar::official();
+    let a = Actor::system("测试");
+    s.submit_case(&new_case("F1", "f"), &a).await.unwrap();
+    let issue_when_ready = |c: &Case| {
+        (c.status == CaseStatus::ReadyToIssue).then(|| (Event::Issue, Actor::system("平台出件")))
+    };
+    for (i, d) in DEPTS.iter().enumerate() {
+        for ev in [
+            Event::Accept {
+                department: (*d).to_owned(),
+            },
+            Event::Approve {
+                department: (*d).to_owned(),
+                opinion: "同意".into(),
+            },
+        ] {
+            let (c, _) = s
+                .apply_case_event_then("F1", &ev, &a, t(30, 2), &cal, issue_when_ready)
+                .await
+                .unwrap();
+            let last = i == DEPTS.len() - 1 && matches!(ev, Event::Approve { .. });
+            assert_eq!(c.status == CaseStatus::Issued, last, "{:?}", c.status);
+        }
+    }
+    let events = s.case_events("F1").await.unwrap();
+    assert_eq!(events.len(), 1 + 2 * DEPTS.len() + 1);
+    assert_eq!(events.last().unwrap().event, Event::Issue);
+    let stored = s.case("F1").await.unwrap().unwrap();
+    assert_eq!(stored.status, CaseStatus::Issued);
+    let replayed = Case::replay(
+        &events
+            .iter()
+            .map(|e| (e.at, e.event.clone()))
+            .collect::<Vec<_>>(),
+        &cal,
+    )
+    .unwrap();
+    assert_eq!(replayed, stored);
+    // A refused event takes no follow-up with it: nothing changes.
+    let refused = s
+        .apply_case_event_then("F1", &Event::Withdraw, &a, t(30, 3), &cal, |_| {
+            Some((Event::Issue, Actor::system("平台出件")))
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert_eq!(s.case_events("F1").await.unwrap().len(), events.len());
 }

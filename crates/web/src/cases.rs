@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use zhengqi_domain::approval::case::{Case, Event, NewPart, NewPendingMaterial, local_day};
 use zhengqi_domain::approval::catalogue::{AcceptanceDecision, ServiceItem, check_acceptance};
 use zhengqi_domain::auth::{Principal, Role};
+use zhengqi_domain::uscc::Uscc;
 use zhengqi_store::{Actor, SubmitOutcome};
 
 use crate::AppState;
@@ -54,14 +55,24 @@ pub struct CaseView {
 pub struct PartView {
     pub department: String,
     pub item_code: String,
+    /// The item names, joined with "、" when the department handles several.
+    pub item_name: String,
     pub state: String,
     pub deadline: Option<String>,
     /// Working days left (negative when overdue).
     pub time_left: Option<i64>,
+    /// The last approval opinion, correction request or rejection reason.
+    pub remark: Option<String>,
 }
 
 pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
+    view_named(s, c, None)
+}
+
+/// The view, with the applicant's name in the timeline when known.
+fn view_named(s: &AppState, c: &Case, applicant_name: Option<&str>) -> CaseView {
     let today = local_day(Utc::now());
+    let catalogue = s.catalogue();
     CaseView {
         id: c.id.clone(),
         matter_code: c.matter_code.clone(),
@@ -73,9 +84,16 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
             .map(|p| PartView {
                 department: crate::views::department_name(&s.reference, &p.department),
                 item_code: p.item_code.clone(),
+                item_name: p
+                    .item_code
+                    .split('+')
+                    .map(|code| catalogue.item(code).map_or(code, |i| i.name.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 state: p.state.to_string(),
                 deadline: p.deadline.map(|d| d.to_string()),
                 time_left: c.time_left(&p.department, today, &s.calendar),
+                remark: p.remark.clone(),
             })
             .collect(),
         owed: c
@@ -87,8 +105,38 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
                 None => m.name.clone(),
             })
             .collect(),
-        timeline: c.timeline(),
+        timeline: c.timeline_named(&|code: &str| match applicant_name {
+            Some(name) if code == c.applicant => name.to_owned(),
+            _ => crate::views::department_name(&s.reference, code),
+        }),
     }
+}
+
+/// The filled-in 容缺 commitment text of each tolerable material of a
+/// matter, by material key: what the applicant signs for a material it
+/// does not provide.
+fn commitment_texts(s: &AppState, code: &str) -> BTreeMap<String, String> {
+    let catalogue = s.catalogue();
+    let c = &*catalogue;
+    let materials: Vec<zhengqi_domain::approval::catalogue::Material> =
+        match c.combined_matter(code) {
+            Some(m) => m.materials(c).into_iter().map(|sm| sm.material).collect(),
+            None => c
+                .item(code)
+                .map(|i| i.materials.clone())
+                .unwrap_or_default(),
+        };
+    materials
+        .into_iter()
+        .filter(|m| m.tolerable)
+        .filter_map(|m| {
+            let t = m.commitment_template.as_ref()?;
+            let text = t
+                .replace("{期限}", &m.supplement_days.unwrap_or(0).to_string())
+                .replace("{材料名称}", &m.name);
+            Some((m.key, text))
+        })
+        .collect()
 }
 
 /// The service items of a matter code, or None when unknown.
@@ -335,7 +383,7 @@ pub(crate) fn event_for(p: &Principal, c: &Case, a: &ActionRequest) -> Result<Ev
 }
 
 /// Applies an action and issues the results automatically once every part
-/// is approved and nothing is owed.
+/// is approved and nothing is owed, in the same transaction.
 pub(crate) async fn act(
     s: &AppState,
     p: &Principal,
@@ -350,9 +398,12 @@ pub(crate) async fn act(
         .ok_or_else(|| ApiError::not_found("该办件"))?;
     let event = event_for(p, &c, a)?;
     let actor = Actor::from(p);
-    let (mut case, _) = s
+    let (case, _) = s
         .store
-        .apply_case_event(id, &event, &actor, Utc::now(), &s.calendar)
+        .apply_case_event_then(id, &event, &actor, Utc::now(), &s.calendar, |c| {
+            (c.status == zhengqi_domain::approval::case::CaseStatus::ReadyToIssue)
+                .then(|| (Event::Issue, Actor::system("平台出件")))
+        })
         .await
         .map_err(|e| match e {
             zhengqi_store::StoreError::Invalid(m) => {
@@ -360,19 +411,6 @@ pub(crate) async fn act(
             }
             other => other.into(),
         })?;
-    if case.status == zhengqi_domain::approval::case::CaseStatus::ReadyToIssue {
-        case = s
-            .store
-            .apply_case_event(
-                id,
-                &Event::Issue,
-                &Actor::system("平台出件"),
-                Utc::now(),
-                &s.calendar,
-            )
-            .await?
-            .0;
-    }
     Ok(view(s, &case))
 }
 
@@ -443,6 +481,8 @@ fn matter_name(s: &AppState, code: &str) -> String {
 }
 
 async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, PageError> {
+    // Matter names come from the stored catalogue, which may have been edited.
+    s.ensure_catalogue().await.map_err(PageError::from)?;
     let today = local_day(Utc::now());
     let (heading, rows) = match u.p.role {
         Role::Enterprise => {
@@ -554,6 +594,9 @@ struct MaterialChoice {
     name: String,
     tolerable: bool,
     needed_by: usize,
+    /// The commitment the applicant signs when it leaves this one out.
+    commitment: Option<String>,
+    checked: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -565,6 +608,8 @@ struct NewPage {
     matter_name: String,
     departments: Vec<String>,
     materials: Vec<MaterialChoice>,
+    has_commitments: bool,
+    commitment_ticked: bool,
     idempotency_key: String,
     error: Option<String>,
 }
@@ -575,7 +620,20 @@ struct NewQuery {
     matter: String,
 }
 
-fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> NewPage {
+/// What the applicant chose when the form comes back with an error, so it
+/// does not have to tick everything again.
+struct Chosen<'a> {
+    materials: &'a [String],
+    commitment: bool,
+}
+
+fn new_view(
+    s: &AppState,
+    u: &PageUser,
+    matter: &str,
+    error: Option<String>,
+    chosen: Option<Chosen<'_>>,
+) -> NewPage {
     let catalogue = s.catalogue();
     let c = &*catalogue;
     let mut matters: Vec<(String, String)> = c
@@ -593,6 +651,8 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
                     name: sm.material.name.clone(),
                     tolerable: sm.material.tolerable,
                     needed_by: sm.needed_by.len(),
+                    commitment: None,
+                    checked: true,
                 })
                 .collect(),
             m.departments(c)
@@ -609,6 +669,8 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
                         name: m.name.clone(),
                         tolerable: m.tolerable,
                         needed_by: 1,
+                        commitment: None,
+                        checked: true,
                     })
                     .collect(),
                 vec![crate::views::department_name(&s.reference, &i.department)],
@@ -616,8 +678,22 @@ fn new_view(s: &AppState, u: &PageUser, matter: &str, error: Option<String>) -> 
             None => (vec![], vec![]),
         },
     };
+    let texts = commitment_texts(s, matter);
+    let materials: Vec<MaterialChoice> = materials
+        .into_iter()
+        .map(|m| MaterialChoice {
+            commitment: texts.get(&m.key).cloned(),
+            // Every material ticked at first: the usual case is a complete set.
+            checked: chosen
+                .as_ref()
+                .is_none_or(|c| c.materials.iter().any(|k| k.trim() == m.key)),
+            ..m
+        })
+        .collect();
     NewPage {
         layout: layout(s, Some(u), "cases"),
+        has_commitments: materials.iter().any(|m| m.commitment.is_some()),
+        commitment_ticked: chosen.as_ref().is_some_and(|c| c.commitment),
         matter_name: matter_name(s, matter),
         matter: matter.to_owned(),
         matters,
@@ -636,7 +712,9 @@ async fn new_page(
     if u.p.role != Role::Enterprise {
         return Err(PageError::forbidden());
     }
-    Ok(new_view(&s, &u, q.matter.trim(), None).into_response())
+    // The form must list the materials the submission will be checked against.
+    s.ensure_catalogue().await.map_err(PageError::from)?;
+    Ok(new_view(&s, &u, q.matter.trim(), None, None).into_response())
 }
 
 async fn new_submit(
@@ -670,7 +748,16 @@ async fn new_submit(
         Ok((_, v)) => Ok(Redirect::to(&format!("/cases/{}", v.id)).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            new_view(&s, &u, req.matter.trim(), Some(e.message)),
+            new_view(
+                &s,
+                &u,
+                req.matter.trim(),
+                Some(e.message),
+                Some(Chosen {
+                    materials: &req.materials,
+                    commitment: req.commitment_signed,
+                }),
+            ),
         )
             .into_response()),
         Err(e) => Err(page_err(e)),
@@ -683,14 +770,69 @@ struct CasePage {
     layout: Layout,
     c: CaseView,
     matter_name: String,
-    /// The staff member's department has a part: show its actions.
-    my_part: Option<String>,
+    /// The staff member's department has a part: the actions its state allows.
+    my_actions: Option<PartActions>,
     is_applicant: bool,
     /// Departments waiting for the applicant's correction: (code, name).
     corrections: Vec<(String, String)>,
     /// Tolerated materials still owed: (key, name).
     owed_keys: Vec<(String, String)>,
+    /// The signed 容缺 commitments: (material, text, due date, state).
+    commitments: Vec<Commitment>,
     error: Option<String>,
+}
+
+/// What a department may do next on its part, so the page offers only
+/// buttons that can succeed (the domain still decides on submission).
+struct PartActions {
+    accept: bool,
+    /// 批准 and 要求补正.
+    decide: bool,
+    reject: bool,
+    /// Why nothing (more) is offered, when that is the case.
+    note: String,
+}
+
+fn part_actions(c: &Case, department: &str) -> Option<PartActions> {
+    use zhengqi_domain::approval::case::PartState;
+    let part = c.part(department)?;
+    let none = |note: String| PartActions {
+        accept: false,
+        decide: false,
+        reject: false,
+        note,
+    };
+    if c.status.is_terminal() {
+        return Some(none(format!("本件{}，不再办理。", c.status)));
+    }
+    Some(match part.state {
+        PartState::Submitted => PartActions {
+            accept: true,
+            decide: false,
+            reject: true,
+            note: String::new(),
+        },
+        PartState::Accepted => PartActions {
+            accept: false,
+            decide: true,
+            reject: true,
+            note: String::new(),
+        },
+        PartState::CorrectionRequested => PartActions {
+            reject: true,
+            ..none("已要求补正，等待申请人补正后继续审查。".into())
+        },
+        PartState::Approved | PartState::Rejected => {
+            none(format!("本部门已作出决定：{}。", part.state))
+        }
+    })
+}
+
+struct Commitment {
+    name: String,
+    text: String,
+    due: String,
+    state: String,
 }
 
 async fn case_view(
@@ -699,20 +841,25 @@ async fn case_view(
     id: &str,
     error: Option<String>,
 ) -> Result<CasePage, PageError> {
+    s.ensure_catalogue().await.map_err(PageError::from)?;
     let c = s
         .store
         .case(id)
         .await?
         .filter(|c| may_view(&u.p, c))
         .ok_or_else(PageError::not_found)?;
-    let my_part = match (u.p.role, u.p.department.as_deref()) {
-        (Role::Staff, Some(d)) if c.part(d).is_some() => Some(d.to_owned()),
+    let applicant_name = match Uscc::parse(&c.applicant) {
+        Ok(code) => s.store.enterprise(&code).await?.map(|e| e.name),
+        Err(_) => None,
+    };
+    let my_actions = match (u.p.role, u.p.department.as_deref()) {
+        (Role::Staff, Some(d)) => part_actions(&c, d),
         _ => None,
     };
     Ok(CasePage {
         layout: layout(s, Some(u), "cases"),
         matter_name: matter_name(s, &c.matter_code),
-        my_part,
+        my_actions,
         is_applicant: u.p.role == Role::Enterprise,
         corrections: c
             .parts
@@ -731,7 +878,34 @@ async fn case_view(
             .filter(|m| m.supplied_on.is_none())
             .map(|m| (m.key.clone(), m.name.clone()))
             .collect(),
-        c: view(s, &c),
+        commitments: {
+            let texts = commitment_texts(s, &c.matter_code);
+            c.tolerance
+                .iter()
+                .map(|m| Commitment {
+                    name: m.name.clone(),
+                    // The catalogue may have changed since: fall back to the terms on the case.
+                    text: texts.get(&m.key).cloned().unwrap_or_else(|| {
+                        format!(
+                            "本单位承诺在受理之日起{}个工作日内补交{}，逾期按“{}”处理。",
+                            m.supplement_days,
+                            m.name,
+                            m.on_overdue.label()
+                        )
+                    }),
+                    due: m
+                        .due
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "受理后计算".into()),
+                    state: match (m.supplied_on, m.overdue) {
+                        (Some(d), _) => format!("已于 {d} 补交"),
+                        (None, true) => format!("逾期未补（{}）", m.on_overdue.label()),
+                        (None, false) => "待补交".into(),
+                    },
+                })
+                .collect()
+        },
+        c: view_named(s, &c, applicant_name.as_deref()),
         error,
     })
 }

@@ -395,7 +395,7 @@ async fn pages_submit_a_matter_and_show_queues_with_time_left() {
         .next()
         .unwrap()
         .to_owned();
-    let (provided, _) = materials_with_one_tolerable_missing();
+    let (provided, missing) = materials_with_one_tolerable_missing();
     let mut fields: Vec<(String, String)> = vec![
         ("csrf".into(), csrf.clone()),
         ("matter".into(), MATTER.into()),
@@ -410,7 +410,16 @@ async fn pages_submit_a_matter_and_show_queues_with_time_left() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("承诺书"));
+    let back = r.text().await.unwrap();
+    assert!(back.contains("承诺书"));
+    // The form keeps the applicant's choices: the omitted material stays unticked.
+    assert!(
+        back.contains(&format!("value=\"{missing}\" >"))
+            && back.contains(&format!("value=\"{}\" checked>", provided[0])),
+        "{back}"
+    );
+    // And it shows the commitment letter the applicant is asked to sign.
+    assert!(back.contains("id=\"commitment-letter\"") && back.contains("本单位郑重承诺"));
     fields.push(("commitment".into(), "1".into()));
     let r = q
         .post(format!("{}/cases/new", a.base))
@@ -423,6 +432,16 @@ async fn pages_submit_a_matter_and_show_queues_with_time_left() {
     assert!(case_path.starts_with("/cases/ZQ"), "{case_path}");
     let body = r.text().await.unwrap();
     assert!(body.contains("待补交容缺材料") && body.contains("办件进度"));
+    // The signed commitment is on the case page, outside any form (printable).
+    let commitment = body
+        .split("id=\"commitment\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_default();
+    assert!(
+        commitment.contains("本单位郑重承诺") && !commitment.contains("<form"),
+        "{body}"
+    );
     // A double click (same key) lands on the same case.
     let r = q
         .post(format!("{}/cases/new", a.base))

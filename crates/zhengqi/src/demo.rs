@@ -38,6 +38,14 @@ pub const DEMO_ACCOUNTS: &[(&str, &str, &str)] = &[
     ),
     ("fgj", "部门工作人员", "发改局工作人员，市发展改革局"),
     ("swj", "部门工作人员", "税务局工作人员，市税务局"),
+    // The departments of 开办餐饮店一件事, so its parallel handling can be tried.
+    (
+        "scjg",
+        "部门工作人员",
+        "市场监管局工作人员，市市场监督管理局",
+    ),
+    ("shuiwu", "部门工作人员", "水务局工作人员，市水务局"),
+    ("zjj", "部门工作人员", "住建局工作人员，市住房城乡建设局"),
     ("ducha", "督查人员", "市政府办公室督查科"),
     ("admin", "系统管理员", "管理参考数据、账号与数据导入"),
 ];
@@ -888,7 +896,7 @@ type AccountSpec = (
 /// bound enterprise was deleted) is reported and the others still created.
 pub async fn ensure_accounts(store: &Store, rd: &ReferenceData) -> anyhow::Result<()> {
     let actor = Actor::system("演示数据");
-    let specs: [AccountSpec; 6] = [
+    let specs: [AccountSpec; 9] = [
         (
             "qiye",
             "示范企业经办人",
@@ -916,6 +924,27 @@ pub async fn ensure_accounts(store: &Store, rd: &ReferenceData) -> anyhow::Resul
             Role::Staff,
             None,
             Some(dept(rd, "市税务局")?),
+        ),
+        (
+            "scjg",
+            "市场监管局工作人员",
+            Role::Staff,
+            None,
+            Some(dept(rd, "市市场监督管理局")?),
+        ),
+        (
+            "shuiwu",
+            "水务局工作人员",
+            Role::Staff,
+            None,
+            Some(dept(rd, "市水务局")?),
+        ),
+        (
+            "zjj",
+            "住建局工作人员",
+            Role::Staff,
+            None,
+            Some(dept(rd, "市住房城乡建设局")?),
         ),
         ("ducha", "市政府办公室督查科", Role::Supervisor, None, None),
         ("admin", "系统管理员", Role::Admin, None, None),

@@ -907,11 +907,19 @@ impl Case {
             .collect()
     }
 
-    /// The applicant's 办件进度, one Chinese line per event.
+    /// The applicant's 办件进度, one Chinese line per event, actors and
+    /// departments by their codes.
     pub fn timeline(&self) -> Vec<String> {
+        self.timeline_named(&|code: &str| code.to_owned())
+    }
+
+    /// The 办件进度 with department codes (and the applicant's USCC) shown
+    /// through `name`, for pages people read.
+    pub fn timeline_named(&self, name: &dyn Fn(&str) -> String) -> Vec<String> {
         self.history
             .iter()
             .map(|(t, actor, e)| {
+                let actor = name(actor);
                 let what = match e {
                     Event::Submit {
                         parts, tolerated, ..
@@ -925,7 +933,9 @@ impl Case {
                     }
                     Event::Accept { .. } => "受理".to_string(),
                     Event::RequestCorrection { reason, .. } => format!("要求补正：{reason}"),
-                    Event::Corrected { department } => format!("向{department}补正材料"),
+                    Event::Corrected { department } => {
+                        format!("向{}补正材料", name(department))
+                    }
                     Event::Approve { opinion, .. } if opinion.trim().is_empty() => {
                         "审批通过".to_string()
                     }
@@ -1530,6 +1540,44 @@ mod tests {
         );
         assert_eq!(t[1], "2025-10-09 市住房城乡建设局 受理");
         assert_eq!(t[2], "2025-10-10 申请人 补交容缺材料：材料a");
+    }
+
+    #[test]
+    fn timeline_names_departments_through_the_resolver() {
+        let cal = cal();
+        let mut c = new_case(vec![]);
+        c.apply(&accept(ZJ), at(2025, 10, 9), &cal).unwrap();
+        c.apply(
+            &Event::RequestCorrection {
+                department: ZJ.into(),
+                reason: "补图".into(),
+            },
+            at(2025, 10, 9),
+            &cal,
+        )
+        .unwrap();
+        c.apply(
+            &Event::Corrected {
+                department: ZJ.into(),
+            },
+            at(2025, 10, 10),
+            &cal,
+        )
+        .unwrap();
+        let name = |code: &str| {
+            if code == ZJ {
+                "住建".to_owned()
+            } else if code == GREE {
+                "本企业".to_owned()
+            } else {
+                code.to_owned()
+            }
+        };
+        let t = c.timeline_named(&name);
+        assert!(t[0].starts_with("2025-09-29 本企业 提交申请"), "{t:?}");
+        assert_eq!(t[1], "2025-10-09 住建 受理");
+        assert_eq!(t[2], "2025-10-09 住建 要求补正：补图");
+        assert_eq!(t[3], "2025-10-10 申请人 向住建补正材料");
     }
 
     #[test]
