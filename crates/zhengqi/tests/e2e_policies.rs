@@ -130,7 +130,6 @@ async fn journey(c: &Client, base: &str) -> Res<()> {
     Ok(())
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_journey_matched_policies() {
     if !browser_wanted() {
