@@ -10,3 +10,4 @@
 
 pub mod case;
 pub mod catalogue;
+pub mod schedule;
