@@ -19,6 +19,8 @@ pub use integration::{
 };
 mod policies;
 mod reference;
+mod schedule;
+pub use schedule::{FlaggedPart, ScheduleReport, SentReminder};
 pub use policies::{
     NewTask, PolicyImportOutcome, PolicyRecord, PolicySummary, PolicyTask, PolicyVersion,
     STATUSES as POLICY_STATUSES, status_label as policy_status_label,
