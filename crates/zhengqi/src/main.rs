@@ -15,6 +15,7 @@ mod matching;
 mod policy;
 mod progress;
 mod refdata;
+mod scheduler;
 mod serve;
 mod text;
 
@@ -132,6 +133,9 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Policy {
                 cmd: PolicyCmd::ImportList { file, db },
             } => policy::import_list(&file, &db).await,
+            Cmd::Scheduler {
+                cmd: cli::SchedulerCmd::RunOnce { date, db },
+            } => scheduler::run_once(date.as_deref(), &db).await,
             Cmd::Match { out, date, db } => {
                 matching::run(out.as_deref(), date.as_deref(), &db).await
             }
