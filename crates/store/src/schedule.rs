@@ -125,7 +125,7 @@ impl Store {
                         }
                     }
                     Action::Remind { key, reminder } => {
-                        if record_reminder(&mut tx, &locked.case, &key, &reminder, today, actor)
+                        if record_reminder(&mut tx, &locked.case, &key, &reminder, now, actor)
                             .await?
                         {
                             sent.push((id.to_owned(), reminder));
@@ -255,10 +255,13 @@ async fn record_reminder(
     case: &Case,
     key: &str,
     reminder: &Reminder,
-    today: NaiveDate,
+    at: DateTime<Utc>,
     actor: &Actor,
 ) -> Result<bool> {
-    let now = ts(Utc::now());
+    // The run's clock, not the wall clock: `run-once --date` dates its
+    // reminders on that day, in order with the events it applied.
+    let today = local_day(at);
+    let now = ts(at);
     let notice = json(reminder)?;
     let inserted = sqlx::query(
         "INSERT INTO schedule_notices (case_id, notice_key, kind, department, notice, sent_on, created_at) \

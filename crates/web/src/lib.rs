@@ -10,6 +10,7 @@ mod pages;
 mod policies;
 mod services;
 mod session;
+mod supervision;
 mod views;
 pub mod webhooks;
 
@@ -173,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .merge(policies::router())
         .merge(services::router())
         .merge(cases::pages())
+        .merge(supervision::pages())
         .merge(integration::pages())
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
