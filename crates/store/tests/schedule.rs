@@ -102,11 +102,17 @@ async fn reminders_are_sent_once_across_runs_and_concurrent_runs() {
     let c = s.case("C1").await.unwrap().unwrap();
     assert_eq!(c.tolerance[0].due, Some(d(2026, 2, 25)));
     // On 02-13 three working days are left (02-14, 02-24, 02-25): one reminder.
-    let r = s.run_schedule(morning(d(2026, 2, 13)), &cal, &sched()).await.unwrap();
+    let r = s
+        .run_schedule(morning(d(2026, 2, 13)), &cal, &sched())
+        .await
+        .unwrap();
     assert_eq!(r.reminders.len(), 1, "{:?}", r.reminders);
     assert_eq!(r.reminders[0].1.kind(), "supplement_reminder");
     // Inside the festival still within the window, but already sent.
-    let again = s.run_schedule(morning(d(2026, 2, 20)), &cal, &sched()).await.unwrap();
+    let again = s
+        .run_schedule(morning(d(2026, 2, 20)), &cal, &sched())
+        .await
+        .unwrap();
     assert!(again.reminders.is_empty());
     assert_eq!(again.cases_checked, 1);
     // 02-26: 4 of 5 used → both parts warned, concurrently from 4 runners.
@@ -136,18 +142,12 @@ async fn reminders_are_sent_once_across_runs_and_concurrent_runs() {
     let sent = s.case_reminders("C1").await.unwrap();
     assert_eq!(sent.len(), 3);
     let types = outbox_types(&s).await;
-    assert_eq!(
-        types.iter().filter(|t| *t == "deadline_warning").count(),
-        2
-    );
+    assert_eq!(types.iter().filter(|t| *t == "deadline_warning").count(), 2);
     assert_eq!(
         types.iter().filter(|t| *t == "supplement_reminder").count(),
         1
     );
-    assert_eq!(
-        types.iter().filter(|t| *t == "material_overdue").count(),
-        1
-    );
+    assert_eq!(types.iter().filter(|t| *t == "material_overdue").count(), 1);
     let (audit, _) = s
         .audit_entries(&AuditFilter {
             action: Some("case.remind".into()),
@@ -164,9 +164,15 @@ async fn overdue_rule_applied_once_and_audited() {
     let s = seeded(Some(OverdueRule::RevokeAcceptance)).await;
     let cal = WorkCalendar::official();
     // Due 02-25: nothing on the day itself but the reminder.
-    let r = s.run_schedule(morning(d(2026, 2, 25)), &cal, &sched()).await.unwrap();
+    let r = s
+        .run_schedule(morning(d(2026, 2, 25)), &cal, &sched())
+        .await
+        .unwrap();
     assert!(r.events.is_empty());
-    assert_eq!(s.case("C1").await.unwrap().unwrap().status, CaseStatus::InProgress);
+    assert_eq!(
+        s.case("C1").await.unwrap().unwrap().status,
+        CaseStatus::InProgress
+    );
     let actor = sched();
     let (a, b) = tokio::join!(
         s.run_schedule(morning(d(2026, 2, 26)), &cal, &actor),
@@ -191,11 +197,12 @@ async fn overdue_rule_applied_once_and_audited() {
         })
         .await
         .unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|e| e.actor_name == "平台调度" && e.after.as_ref().is_some_and(|v| v["status"] == "已撤销受理"))
-    );
+    assert!(audit.iter().any(|e| {
+        e.actor_name == "平台调度"
+            && e.after
+                .as_ref()
+                .is_some_and(|v| v["status"] == "已撤销受理")
+    }));
     // The snapshot still equals the replay of the stored events.
     let events: Vec<_> = s
         .case_events("C1")
@@ -206,7 +213,10 @@ async fn overdue_rule_applied_once_and_audited() {
         .collect();
     assert_eq!(Case::replay(&events, &cal).unwrap(), c);
     // A revoked case is closed: later runs do nothing with it.
-    let r = s.run_schedule(morning(d(2026, 3, 10)), &cal, &sched()).await.unwrap();
+    let r = s
+        .run_schedule(morning(d(2026, 3, 10)), &cal, &sched())
+        .await
+        .unwrap();
     assert_eq!(r.cases_checked, 0);
 }
 
@@ -234,7 +244,10 @@ async fn stuck_ready_cases_are_issued_and_parts_flagged_per_department() {
                 .unwrap();
         }
     }
-    assert_eq!(s.case("C2").await.unwrap().unwrap().status, CaseStatus::ReadyToIssue);
+    assert_eq!(
+        s.case("C2").await.unwrap().unwrap().status,
+        CaseStatus::ReadyToIssue
+    );
     // 03-02: C1's parts (deadline 02-27) are two working days over (Sat 02-28 worked).
     let (flags, problems) = s.flagged_parts(d(2026, 3, 2), &cal, None).await.unwrap();
     assert!(problems.is_empty());
@@ -242,13 +255,22 @@ async fn stuck_ready_cases_are_issued_and_parts_flagged_per_department() {
     assert!(flags.iter().all(|f| f.case_id == "C1"
         && f.flag.kind == WarningKind::Overdue
         && f.flag.time_left == Some(-2)));
-    let (mine, _) = s.flagged_parts(d(2026, 3, 2), &cal, Some(ZJ)).await.unwrap();
+    let (mine, _) = s
+        .flagged_parts(d(2026, 3, 2), &cal, Some(ZJ))
+        .await
+        .unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].flag.department, ZJ);
-    let r = s.run_schedule(morning(d(2026, 3, 2)), &cal, &sched()).await.unwrap();
+    let r = s
+        .run_schedule(morning(d(2026, 3, 2)), &cal, &sched())
+        .await
+        .unwrap();
     assert_eq!(r.events.len(), 1);
     assert_eq!(r.events[0].0, "C2");
-    assert_eq!(s.case("C2").await.unwrap().unwrap().status, CaseStatus::Issued);
+    assert_eq!(
+        s.case("C2").await.unwrap().unwrap().status,
+        CaseStatus::Issued
+    );
     assert_eq!(
         r.reminders
             .iter()
@@ -258,7 +280,14 @@ async fn stuck_ready_cases_are_issued_and_parts_flagged_per_department() {
     );
     assert!(outbox_types(&s).await.contains(&"case_issued".to_owned()));
     // 2027 is not in the holiday data: reported, no panic, no guess.
-    let r = s.run_schedule(morning(d(2027, 1, 5)), &cal, &sched()).await.unwrap();
-    assert!(r.problems.iter().any(|p| p.contains("2027")), "{:?}", r.problems);
+    let r = s
+        .run_schedule(morning(d(2027, 1, 5)), &cal, &sched())
+        .await
+        .unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.contains("2027")),
+        "{:?}",
+        r.problems
+    );
     assert!(r.reminders.is_empty(), "overdue notices were already sent");
 }

@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 use zhengqi_domain::approval::case::{
     Case, Event, NewPart, NewPendingMaterial, WarningKind, local_day,
 };
-use zhengqi_domain::approval::schedule::part_flags;
 use zhengqi_domain::approval::catalogue::{AcceptanceDecision, ServiceItem, check_acceptance};
+use zhengqi_domain::approval::schedule::part_flags;
 use zhengqi_domain::auth::{Principal, Role};
 use zhengqi_store::{Actor, SubmitOutcome};
 
@@ -86,11 +86,9 @@ pub(crate) fn view(s: &AppState, c: &Case) -> CaseView {
             .iter()
             .filter(|m| m.supplied_on.is_none())
             .map(|m| match m.due {
-                Some(d) if m.overdue => format!(
-                    "{}（补正期限 {d} 已过，{}）",
-                    m.name,
-                    m.on_overdue.label()
-                ),
+                Some(d) if m.overdue => {
+                    format!("{}（补正期限 {d} 已过，{}）", m.name, m.on_overdue.label())
+                }
                 Some(d) => format!(
                     "{}（补正期限：{d} 前补交，逾期将{}）",
                     m.name,
@@ -121,7 +119,10 @@ pub(crate) async fn timeline_with_reminders(
         let visible = match p.role {
             Role::Enterprise => r.reminder.for_applicant(),
             // Staff: the applicant's reminders and their own part's warnings.
-            Role::Staff => r.reminder.department().is_none_or(|d| p.department.as_deref() == Some(d)),
+            Role::Staff => r
+                .reminder
+                .department()
+                .is_none_or(|d| p.department.as_deref() == Some(d)),
             Role::Supervisor | Role::Admin => true,
         };
         if visible {

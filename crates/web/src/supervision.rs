@@ -67,7 +67,11 @@ fn row(s: &AppState, f: &FlaggedPart) -> Row {
         applicant: f.applicant.clone(),
         deadline: f.flag.deadline.to_string(),
         overdue,
-        kind: if overdue { "超期" } else { "预警（≥80%）" },
+        kind: if overdue {
+            "超期"
+        } else {
+            "预警（≥80%）"
+        },
         days: match f.flag.time_left {
             Some(n) if overdue => format!("超期 {} 个工作日", -n),
             Some(n) => format!("剩余 {n} 个工作日"),
@@ -155,7 +159,16 @@ async fn page(
 }
 
 const HEADERS: [&str; 10] = [
-    "办件编号", "事项", "承办事项编码", "部门", "申请人", "办结时限", "类别", "超期/剩余", "已用时限", "统计日期",
+    "办件编号",
+    "事项",
+    "承办事项编码",
+    "部门",
+    "申请人",
+    "办结时限",
+    "类别",
+    "超期/剩余",
+    "已用时限",
+    "统计日期",
 ];
 
 async fn export(

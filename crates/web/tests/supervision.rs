@@ -184,7 +184,10 @@ async fn supervisors_list_overdue_parts_and_export_them() {
     let zr = by.find("市自然资源局").unwrap();
     let zj = by.find("市住房城乡建设局").unwrap();
     assert!(zr < zj, "{by}");
-    assert!(by.contains("<td>市自然资源局</td><td class=\"num\">2</td><td class=\"num\">0</td>"), "{by}");
+    assert!(
+        by.contains("<td>市自然资源局</td><td class=\"num\">2</td><td class=\"num\">0</td>"),
+        "{by}"
+    );
     let list = &page[page.find("overdue-list").unwrap()..];
     assert_eq!(list.matches("<tr class=\"overdue\">").count(), 3, "{list}");
     assert!(list.contains("ZQT0001") && list.contains("ZQT0002"));
@@ -206,10 +209,12 @@ async fn supervisors_list_overdue_parts_and_export_them() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .contains("spreadsheetml"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
     let t = table::read(&r.bytes().await.unwrap(), Format::Xlsx).unwrap();
     assert_eq!(t.rows.len(), 3);
     let col = t.column(&["办件编号"]);
@@ -227,7 +232,11 @@ async fn staff_and_enterprises_are_denied_and_staff_see_only_their_flags() {
     let base = app().await;
     for user in ["zhujian", "qiye"] {
         let c = browser(&base, user).await;
-        for path in ["/supervision/overdue", "/supervision/overdue.xlsx", "/overview"] {
+        for path in [
+            "/supervision/overdue",
+            "/supervision/overdue.xlsx",
+            "/overview",
+        ] {
             let (st, body) = get(&c, format!("{base}{path}")).await;
             assert_eq!(st, StatusCode::FORBIDDEN, "{user} {path}");
             assert!(!body.contains("ZQT000"), "{user} {path} leaks cases");
@@ -238,10 +247,16 @@ async fn staff_and_enterprises_are_denied_and_staff_see_only_their_flags() {
     let (_, page) = get(&zj, format!("{base}/cases")).await;
     assert!(page.contains("ZQT0001"));
     assert!(!page.contains("ZQT0002"));
-    assert!(page.contains("<tr class=\"overdue\"><td><a href=\"/cases/ZQT0001\">"), "{page}");
+    assert!(
+        page.contains("<tr class=\"overdue\"><td><a href=\"/cases/ZQT0001\">"),
+        "{page}"
+    );
     // On the case page staff see their own department's warning, not the other's.
     let (_, page) = get(&zj, format!("{base}/cases/ZQT0001")).await;
-    assert!(page.contains("预警：市住房城乡建设局办理时限已用80%"), "{page}");
+    assert!(
+        page.contains("预警：市住房城乡建设局办理时限已用80%"),
+        "{page}"
+    );
     assert!(!page.contains("预警：市自然资源局"));
     let (st, _) = get(&zj, format!("{base}/cases/ZQT0002")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);

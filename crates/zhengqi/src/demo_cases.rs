@@ -50,7 +50,9 @@ fn workdays_before(cal: &WorkCalendar, today: NaiveDate, n: i64) -> anyhow::Resu
     let mut d = today;
     let mut left = n;
     while left > 0 {
-        d = d.pred_opt().ok_or_else(|| anyhow::anyhow!("日期超出范围"))?;
+        d = d
+            .pred_opt()
+            .ok_or_else(|| anyhow::anyhow!("日期超出范围"))?;
         if cal.is_workday(d)? {
             left -= 1;
         }
@@ -77,12 +79,20 @@ async fn seed_deadline_cases(
         .combined_matters
         .iter()
         .map(|m| (m.code.clone(), m.service_items(&cat)))
-        .find(|(_, items)| items.iter().any(|i| i.materials.iter().any(|m| m.tolerable)))
+        .find(|(_, items)| {
+            items
+                .iter()
+                .any(|i| i.materials.iter().any(|m| m.tolerable))
+        })
     else {
         return Ok(0);
     };
     let parts = parts_of(&items);
-    let promised = parts.iter().map(|p| i64::from(p.promised_days)).min().unwrap_or(1);
+    let promised = parts
+        .iter()
+        .map(|p| i64::from(p.promised_days))
+        .min()
+        .unwrap_or(1);
     let all: Vec<_> = items.iter().flat_map(|i| i.materials.iter()).collect();
     let missing = all.iter().find(|m| m.tolerable).map(|m| m.key.clone());
     let provided = all
@@ -91,7 +101,8 @@ async fn seed_deadline_cases(
         .filter(|key| Some(key) != missing.as_ref())
         .collect();
     let tolerated: Vec<NewPendingMaterial> =
-        match zhengqi_domain::approval::catalogue::check_acceptance(&items, &provided, true, false) {
+        match zhengqi_domain::approval::catalogue::check_acceptance(&items, &provided, true, false)
+        {
             AcceptanceDecision::AcceptWithTolerance { missing } => missing
                 .iter()
                 .map(|m| NewPendingMaterial {
@@ -139,7 +150,11 @@ async fn seed_deadline_cases(
             &code,
             &format!("demo-deadline-{k}"),
             parts.clone(),
-            if *with_tolerance { tolerated.clone() } else { vec![] },
+            if *with_tolerance {
+                tolerated.clone()
+            } else {
+                vec![]
+            },
             true,
             submit_at,
             &cal,
@@ -155,7 +170,10 @@ async fn seed_deadline_cases(
             let ev = Event::Accept {
                 department: p.department.clone(),
             };
-            if let Err(e) = store.apply_case_event(&id, &ev, &actor, accept_at, &cal).await {
+            if let Err(e) = store
+                .apply_case_event(&id, &ev, &actor, accept_at, &cal)
+                .await
+            {
                 eprintln!("演示办件 {id}（{label}）：{e}");
                 break;
             }

@@ -54,7 +54,10 @@ pub async fn run_once(date: Option<&str>, args: &DbArgs) -> anyhow::Result<ExitC
             // Events are stamped with this time; a future stamp would make
             // later real actions look earlier than the scheduler's.
             if t > Utc::now() {
-                return Err(fail(2, format!("日期 {day} 晚于现在，调度只能按今天或以前的日期运行")));
+                return Err(fail(
+                    2,
+                    format!("日期 {day} 晚于现在，调度只能按今天或以前的日期运行"),
+                ));
             }
             t
         }
@@ -107,7 +110,9 @@ pub fn spawn(store: Store, rd: ReferenceData) -> tokio::task::JoinHandle<()> {
                         last_problems = r.problems;
                     }
                 }
-                Err(e) => tracing::warn!(target: "scheduler", error = %e, "审批调度运行失败，下一分钟重试"),
+                Err(e) => {
+                    tracing::warn!(target: "scheduler", error = %e, "审批调度运行失败，下一分钟重试")
+                }
             }
         }
     })

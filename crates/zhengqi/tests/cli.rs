@@ -890,9 +890,7 @@ fn policy_list_round_trips_through_xlsx_and_updates_status() {
 /// deadline 02-27 across the Spring Festival).
 fn seed_case(dir: &TempDir) {
     use chrono::{TimeZone, Utc};
-    use zhengqi_domain::approval::case::{
-        Case, Event, NewPart, NewPendingMaterial, OverdueRule,
-    };
+    use zhengqi_domain::approval::case::{Case, Event, NewPart, NewPendingMaterial, OverdueRule};
     use zhengqi_domain::calendar::WorkCalendar;
     let data = dir.0.join("data");
     std::fs::create_dir_all(&data).unwrap();
