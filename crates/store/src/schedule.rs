@@ -173,18 +173,6 @@ impl Store {
             .collect()
     }
 
-    /// How many reminders of each kind were sent (all cases).
-    pub async fn reminder_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT kind, COUNT(*) AS n FROM schedule_notices GROUP BY kind ORDER BY kind",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("kind")?, r.try_get("n")?)))
-            .collect()
-    }
-
     /// Open cases with a running deadline (a part under review or awaiting
     /// correction), optionally only those with such a part in `department`.
     pub async fn timed_cases(&self, department: Option<&str>) -> Result<Vec<Case>> {
