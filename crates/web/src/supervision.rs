@@ -77,11 +77,13 @@ fn row(s: &AppState, f: &FlaggedPart) -> Row {
             Some(n) => format!("剩余 {n} 个工作日"),
             None => "—（日历未覆盖）".to_owned(),
         },
-        used: f
-            .flag
-            .used_bp
-            .map(|b| format!("{}%", b / 100))
-            .unwrap_or_else(|| "—".into()),
+        // Past the deadline the share says little (a 1-day item two days late
+        // would read 300%); the days over say it.
+        used: match f.flag.used_bp {
+            _ if overdue => "超过100%".to_owned(),
+            Some(b) => format!("{}%", b / 100),
+            None => "—".into(),
+        },
     }
 }
 
@@ -122,7 +124,28 @@ async fn load(
     let (flags, mut problems) = s.store.flagged_parts(today, &s.calendar, None).await?;
     problems.sort();
     problems.dedup();
-    Ok((today, flags.iter().map(|f| row(s, f)).collect(), problems))
+    // Applicants by name as well as code (one lookup per enterprise).
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for f in &flags {
+        if !names.contains_key(&f.applicant) {
+            let name = match zhengqi_domain::uscc::Uscc::parse(&f.applicant) {
+                Ok(u) => s.store.enterprise(&u).await?.map(|e| e.name),
+                Err(_) => None,
+            };
+            names.insert(f.applicant.clone(), name.unwrap_or_default());
+        }
+    }
+    let rows = flags
+        .iter()
+        .map(|f| {
+            let mut r = row(s, f);
+            if let Some(n) = names.get(&f.applicant).filter(|n| !n.is_empty()) {
+                r.applicant = format!("{n}（{}）", f.applicant);
+            }
+            r
+        })
+        .collect();
+    Ok((today, rows, problems))
 }
 
 async fn page(

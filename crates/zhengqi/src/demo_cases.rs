@@ -45,9 +45,16 @@ fn parts_of(items: &[&ServiceItem]) -> Vec<NewPart> {
 }
 
 /// The working day `n` working days before `today` (so that
-/// `add_workdays(result, n) == today` when `today` is a working day).
+/// `add_workdays(result, n)` is `today`, or the last working day before it).
 fn workdays_before(cal: &WorkCalendar, today: NaiveDate, n: i64) -> anyhow::Result<NaiveDate> {
     let mut d = today;
+    // On a weekend or holiday count from the last working day, so that
+    // "N working days ago" leaves the same time as on that working day.
+    while !cal.is_workday(d)? {
+        d = d
+            .pred_opt()
+            .ok_or_else(|| anyhow::anyhow!("日期超出范围"))?;
+    }
     let mut left = n;
     while left > 0 {
         d = d
@@ -322,4 +329,41 @@ pub async fn seed(
     }
     n += seed_deadline_cases(store, applicants, now).await?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// The deadline-timed demo cases give the scheduler's first pass every
+    /// kind of effect, whatever the day (here a Wednesday in June 2026).
+    #[tokio::test]
+    async fn first_scheduler_pass_on_demo_cases_has_every_effect() {
+        let store = zhengqi_store::testing::fresh_store().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 6, 10, 2, 0, 0).unwrap();
+        let applicants = vec!["91440400192548256N".to_owned()];
+        assert!(seed(&store, &applicants, now).await.unwrap() >= 4);
+        let r = store
+            .run_schedule(now, &WorkCalendar::official(), &Actor::system("平台调度"))
+            .await
+            .unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let kinds: Vec<&str> = r.reminders.iter().map(|(_, x)| x.kind()).collect();
+        for k in [
+            "supplement_reminder",
+            "deadline_warning",
+            "deadline_overdue",
+        ] {
+            assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+        }
+        assert!(
+            r.events
+                .iter()
+                .any(|(id, l)| id == "ZQDEMO9004" && l.contains("容缺材料逾期未补")),
+            "{:?}",
+            r.events
+        );
+    }
 }
