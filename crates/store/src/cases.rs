@@ -38,7 +38,7 @@ pub struct StoredEvent {
     pub event: Event,
 }
 
-fn json<T: Serialize>(v: &T) -> Result<String> {
+pub(crate) fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -51,7 +51,7 @@ fn storage_precision(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
-fn case_from(s: &str) -> Result<Case> {
+pub(crate) fn case_from(s: &str) -> Result<Case> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("办件快照：{e}")))
 }
 
@@ -90,6 +90,74 @@ async fn write_outbox(
             .await?;
     }
     Ok(())
+}
+
+/// A case loaded under its lock, with the stored event count.
+pub(crate) struct LockedCase {
+    pub case: Case,
+    pub seq: i64,
+}
+
+/// Applies `event` to a locked case and writes the event, snapshot, parts
+/// index, outbox rows and audit entry in `tx`. A refused event changes
+/// nothing and comes back as `Invalid` with the domain's Chinese message.
+pub(crate) async fn append_event(
+    tx: &mut Transaction<'static, Any>,
+    locked: &mut LockedCase,
+    event: &Event,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    cal: &WorkCalendar,
+) -> Result<Vec<Notice>> {
+    let case = &mut locked.case;
+    let id = case.id.clone();
+    let seq = locked.seq;
+    // `now` was read before this transaction waited for the case's lock;
+    // a concurrent event that committed meanwhile may carry a later time.
+    // Events are ordered by the lock, so time never runs backwards here.
+    let now = storage_precision(now);
+    let now = case
+        .history
+        .last()
+        .map_or(now, |(last, _, _)| now.max(*last));
+    let before = case.status.to_string();
+    let notices = case
+        .apply(event, now, cal)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let now_s = ts(now);
+    sqlx::query(
+        "INSERT INTO case_events (case_id, seq, at, actor, event) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&id)
+    .bind(seq + 1)
+    .bind(&now_s)
+    .bind(event.actor())
+    .bind(json(event)?)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE cases SET status = $1, snapshot = $2, seq = $3, updated_at = $4 WHERE id = $5 AND seq = $6")
+        .bind(case.status.to_string())
+        .bind(json(&*case)?)
+        .bind(seq + 1)
+        .bind(&now_s)
+        .bind(&id)
+        .bind(seq)
+        .execute(&mut **tx)
+        .await?;
+    write_parts(tx, case).await?;
+    write_outbox(tx, &id, &notices, &now_s).await?;
+    audit::record(
+        tx,
+        actor,
+        "case.event",
+        "case",
+        &id,
+        Some(&serde_json::json!({"status": before})),
+        Some(&serde_json::json!({"status": case.status.to_string(), "event": event})),
+    )
+    .await?;
+    locked.seq = seq + 1;
+    Ok(notices)
 }
 
 impl Store {
@@ -199,6 +267,21 @@ impl Store {
         follow_up: impl Fn(&Case) -> Option<(Event, Actor)>,
     ) -> Result<(Case, Vec<Notice>)> {
         let mut tx = self.begin().await?;
+        let mut locked = self.lock_case(&mut tx, id).await?;
+        let mut notices = append_event(&mut tx, &mut locked, event, actor, now, cal).await?;
+        if let Some((next, by)) = follow_up(&locked.case) {
+            notices.extend(append_event(&mut tx, &mut locked, &next, &by, now, cal).await?);
+        }
+        tx.commit().await?;
+        Ok((locked.case, notices))
+    }
+
+    /// Loads a case for writing inside `tx`, holding its lock until commit.
+    pub(crate) async fn lock_case(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: &str,
+    ) -> Result<LockedCase> {
         let lock = match self.backend {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
@@ -207,69 +290,13 @@ impl Store {
             "SELECT snapshot, seq FROM cases WHERE id = $1{lock}"
         )))
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("办件 {id}")))?;
-        let mut case = case_from(&row.try_get::<String, _>("snapshot")?)?;
-        let first_seq: i64 = row.try_get("seq")?;
-        // `now` was read before this transaction waited for the case's lock;
-        // a concurrent event that committed meanwhile may carry a later time.
-        // Events are ordered by the lock, so time never runs backwards here.
-        let now = storage_precision(now);
-        let now = case
-            .history
-            .last()
-            .map_or(now, |(last, _, _)| now.max(*last));
-        let now_s = ts(now);
-        let mut seq = first_seq;
-        let mut all_notices = Vec::new();
-        let mut next = Some((event.clone(), actor.clone()));
-        let mut followed = false;
-        while let Some((event, actor)) = next.take() {
-            let before = case.status.to_string();
-            let notices = case
-                .apply(&event, now, cal)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            seq += 1;
-            sqlx::query(
-                "INSERT INTO case_events (case_id, seq, at, actor, event) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(seq)
-            .bind(&now_s)
-            .bind(event.actor())
-            .bind(json(&event)?)
-            .execute(&mut *tx)
-            .await?;
-            write_outbox(&mut tx, id, &notices, &now_s).await?;
-            audit::record(
-                &mut tx,
-                &actor,
-                "case.event",
-                "case",
-                id,
-                Some(&serde_json::json!({"status": before})),
-                Some(&serde_json::json!({"status": case.status.to_string(), "event": event})),
-            )
-            .await?;
-            all_notices.extend(notices);
-            if !followed {
-                followed = true;
-                next = follow_up(&case);
-            }
-        }
-        sqlx::query("UPDATE cases SET status = $1, snapshot = $2, seq = $3, updated_at = $4 WHERE id = $5 AND seq = $6")
-            .bind(case.status.to_string())
-            .bind(json(&case)?)
-            .bind(seq)
-            .bind(&now_s)
-            .bind(id)
-            .bind(first_seq)
-            .execute(&mut *tx)
-            .await?;
-        write_parts(&mut tx, &case).await?;
-        tx.commit().await?;
-        Ok((case, all_notices))
+        Ok(LockedCase {
+            case: case_from(&row.try_get::<String, _>("snapshot")?)?,
+            seq: row.try_get("seq")?,
+        })
     }
 
     pub async fn case(&self, id: &str) -> Result<Option<Case>> {

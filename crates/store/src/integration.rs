@@ -19,7 +19,7 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::{Actor, Backend, Result, Store, StoreError, audit, parse_ts, ts};
 
 /// The notice types a subscription may filter on (`Notice`'s tags).
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 14] = [
     "part_state_changed",
     "case_status_changed",
     "deadline_set",
@@ -31,6 +31,10 @@ pub const EVENT_TYPES: [&str; 11] = [
     "case_issued",
     "case_revoked",
     "case_withdrawn",
+    // The scheduler's reminders (`approval::schedule::Reminder`).
+    "supplement_reminder",
+    "deadline_warning",
+    "deadline_overdue",
 ];
 
 #[derive(Clone, Debug)]

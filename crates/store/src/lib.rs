@@ -21,11 +21,13 @@ pub use integration::{
 };
 mod policies;
 mod reference;
+mod schedule;
 pub use policies::{
     NewTask, PolicyImportOutcome, PolicyRecord, PolicySummary, PolicyTask, PolicyVersion,
     STATUSES as POLICY_STATUSES, status_label as policy_status_label,
 };
 pub use reference::ReferenceDocs;
+pub use schedule::{FlaggedPart, ScheduleReport, SentReminder};
 pub mod testing;
 mod users;
 

@@ -13,8 +13,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use zhengqi_domain::approval::case::{Case, Event, NewPart, NewPendingMaterial, local_day};
+use zhengqi_domain::approval::case::{
+    Case, Event, NewPart, NewPendingMaterial, WarningKind, local_day,
+};
 use zhengqi_domain::approval::catalogue::{AcceptanceDecision, ServiceItem, check_acceptance};
+use zhengqi_domain::approval::schedule::part_flags;
 use zhengqi_domain::auth::{Principal, Role};
 use zhengqi_domain::uscc::Uscc;
 use zhengqi_store::{Actor, SubmitOutcome};
@@ -101,8 +104,15 @@ fn view_named(s: &AppState, c: &Case, applicant_name: Option<&str>) -> CaseView 
             .iter()
             .filter(|m| m.supplied_on.is_none())
             .map(|m| match m.due {
-                Some(d) => format!("{}（{} 前补交）", m.name, d),
-                None => m.name.clone(),
+                Some(d) if m.overdue => {
+                    format!("{}（补正期限 {d} 已过，{}）", m.name, m.on_overdue.label())
+                }
+                Some(d) => format!(
+                    "{}（补正期限：{d} 前补交，逾期将{}）",
+                    m.name,
+                    m.on_overdue.label()
+                ),
+                None => format!("{}（受理后{}个工作日内补交）", m.name, m.supplement_days),
             })
             .collect(),
         timeline: c.timeline_named(&|code: &str| match applicant_name {
@@ -137,6 +147,39 @@ fn commitment_texts(s: &AppState, code: &str) -> BTreeMap<String, String> {
             Some((m.key, text))
         })
         .collect()
+}
+
+/// The timeline with the scheduler's reminders merged in by time. The
+/// applicant sees only the reminders addressed to it; departments and
+/// supervisors also see the deadline warnings.
+pub(crate) async fn timeline_with_reminders(
+    s: &AppState,
+    p: &Principal,
+    c: &Case,
+    base: Vec<String>,
+) -> Result<Vec<String>, zhengqi_store::StoreError> {
+    let mut lines: Vec<(chrono::DateTime<Utc>, String)> =
+        c.history.iter().map(|(t, _, _)| *t).zip(base).collect();
+    for r in s.store.case_reminders(&c.id).await? {
+        let visible = match p.role {
+            Role::Enterprise => r.reminder.for_applicant(),
+            // Staff: the applicant's reminders and their own part's warnings.
+            Role::Staff => r
+                .reminder
+                .department()
+                .is_none_or(|d| p.department.as_deref() == Some(d)),
+            Role::Supervisor | Role::Admin => true,
+        };
+        if visible {
+            let what = r
+                .reminder
+                .describe(|d| crate::views::department_name(&s.reference, d));
+            lines.push((r.sent_at, format!("{} 平台 {what}", r.sent_on)));
+        }
+    }
+    // Stable: events keep their order, a reminder follows what preceded it.
+    lines.sort_by_key(|(t, _)| *t);
+    Ok(lines.into_iter().map(|(_, l)| l).collect())
 }
 
 /// The service items of a matter code, or None when unknown.
@@ -297,7 +340,9 @@ pub async fn api_case(
         .await?
         .filter(|c| may_view(&p, c))
         .ok_or_else(|| ApiError::not_found("该办件"))?;
-    Ok(Json(view(&s, &c)))
+    let mut v = view(&s, &c);
+    v.timeline = timeline_with_reminders(&s, &p, &c, std::mem::take(&mut v.timeline)).await?;
+    Ok(Json(v))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -461,6 +506,8 @@ struct CaseRow {
     detail: String,
     deadline: String,
     time_left: String,
+    /// "overdue" / "warn" (≥ 80% used) for the staff member's own part, else "".
+    flag: &'static str,
 }
 
 #[derive(Template, WebTemplate)]
@@ -472,7 +519,7 @@ struct ListPage {
     can_submit: bool,
 }
 
-fn matter_name(s: &AppState, code: &str) -> String {
+pub(crate) fn matter_name(s: &AppState, code: &str) -> String {
     let c = s.catalogue();
     c.combined_matter(code)
         .map(|m| m.name.clone())
@@ -505,6 +552,7 @@ async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, P
                         .map(|d| d.to_string())
                         .unwrap_or_default(),
                     time_left: String::new(),
+                    flag: "",
                 })
                 .collect();
             ("我的办件".to_owned(), rows)
@@ -513,9 +561,20 @@ async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, P
             let dept = u.p.department.clone().unwrap_or_default();
             let mut rows = Vec::new();
             for q in s.store.department_queue(&dept).await? {
-                let left = match s.store.case(&q.case_id).await? {
-                    Some(c) => c.time_left(&dept, today, &s.calendar),
-                    None => None,
+                let (left, flag) = match s.store.case(&q.case_id).await? {
+                    Some(c) => {
+                        // Only this department's part: other departments' delays are not shown.
+                        let flag = part_flags(&c, today, &s.calendar)
+                            .0
+                            .into_iter()
+                            .find(|f| f.department == dept)
+                            .map_or("", |f| match f.kind {
+                                WarningKind::Overdue => "overdue",
+                                WarningKind::Warning80 => "warn",
+                            });
+                        (c.time_left(&dept, today, &s.calendar), flag)
+                    }
+                    None => (None, ""),
                 };
                 rows.push(CaseRow {
                     id: q.case_id,
@@ -526,8 +585,10 @@ async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, P
                     time_left: match left {
                         Some(n) if n < 0 => format!("已超期 {} 个工作日", -n),
                         Some(n) => format!("剩余 {n} 个工作日"),
+                        None if flag == "overdue" => "已超期".to_owned(),
                         None => String::new(),
                     },
+                    flag,
                 });
             }
             (
@@ -568,6 +629,7 @@ async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, P
                         } else {
                             format!("超期：{}", overdue.join("、"))
                         },
+                        flag: if overdue.is_empty() { "" } else { "overdue" },
                     };
                     (!overdue.is_empty(), row)
                 })
@@ -905,7 +967,12 @@ async fn case_view(
                 })
                 .collect()
         },
-        c: view_named(s, &c, applicant_name.as_deref()),
+        c: {
+            let mut v = view_named(s, &c, applicant_name.as_deref());
+            v.timeline =
+                timeline_with_reminders(s, &u.p, &c, std::mem::take(&mut v.timeline)).await?;
+            v
+        },
         error,
     })
 }

@@ -43,7 +43,7 @@ pub const WEBHOOK_DOC: &str = "外发事件（Webhook）：办件每次状态变
 请求头：X-Zhengqi-Event-Id（事件编号，重试与各订阅间不变，接收方据此去重）、X-Zhengqi-Event、X-Zhengqi-Timestamp（Unix 秒）、X-Zhengqi-Attempt、\
 X-Zhengqi-Signature: sha256=<hex(HMAC-SHA256(订阅密钥, Timestamp + \".\" + 原始正文))>。接收方应以常数时间比较签名，并拒绝时间戳偏差超过5分钟的请求。\
 任何 2xx 视为送达；其他状态码、重定向、超时（10秒）均重试：间隔 30秒、2分钟、10分钟、1小时、6小时、12小时、24小时，共8次后转入死信列表，管理员可在“系统对接”页面重新投递。\
-事件类型：part_state_changed、case_status_changed、deadline_set、correction_needed、supplement_due、material_supplied、material_overdue、credit_mark、case_issued、case_revoked、case_withdrawn。详见 docs/integration.md。";
+事件类型：part_state_changed、case_status_changed、deadline_set、correction_needed、supplement_due、material_supplied、material_overdue、credit_mark、case_issued、case_revoked、case_withdrawn，以及调度提醒 supplement_reminder、deadline_warning、deadline_overdue。详见 docs/integration.md。";
 
 impl utoipa::Modify for IntegrationDocs {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -15,6 +15,7 @@ mod policies;
 mod rules;
 mod services;
 mod session;
+mod supervision;
 mod views;
 pub mod webhooks;
 
@@ -239,6 +240,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalogue_edit::router())
         .merge(services::router())
         .merge(cases::pages())
+        .merge(supervision::pages())
         .merge(integration::pages())
         .merge(rules::pages())
         .merge(awards::pages())

@@ -614,6 +614,9 @@ struct OverviewPage {
     by_source: Vec<(String, i64)>,
     /// Lead department, task status, count.
     tasks: Vec<(String, String, i64)>,
+    /// Department parts past their deadline / at ≥ 80% of their time.
+    overdue: usize,
+    warned: usize,
 }
 
 async fn overview(State(s): State<AppState>, u: PageUser) -> Result<Response, PageError> {
@@ -629,7 +632,10 @@ async fn overview(State(s): State<AppState>, u: PageUser) -> Result<Response, Pa
         .into_iter()
         .map(|(d, st, n)| (views::department_name(rd, &d), st, n))
         .collect();
+    let (overdue, warned) = crate::supervision::counts(&s).await?;
     Ok(OverviewPage {
+        overdue,
+        warned,
         tasks,
         layout: layout(&s, Some(&u), "overview"),
         by_area: stats

@@ -67,6 +67,23 @@ pub enum Cmd {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// 审批调度：容缺材料补正提醒、逾期处理、时限预警与超期通知（serve 每分钟自动运行）
+    Scheduler {
+        #[command(subcommand)]
+        cmd: SchedulerCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchedulerCmd {
+    /// 运行一次调度并输出所做的处理（同一提醒只发送一次，可重复运行）
+    RunOnce {
+        /// 按该日期运行（YYYY-MM-DD，北京时间当日 9:00；不得晚于今天），默认现在
+        #[arg(long, value_name = "日期")]
+        date: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]

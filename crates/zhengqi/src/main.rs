@@ -16,6 +16,7 @@ mod matching;
 mod policy;
 mod progress;
 mod refdata;
+mod scheduler;
 mod serve;
 mod text;
 
@@ -139,6 +140,9 @@ fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Catalogue {
                 cmd: CatalogueCmd::Import { file, db },
             } => catalogue::import(&file, &db).await,
+            Cmd::Scheduler {
+                cmd: cli::SchedulerCmd::RunOnce { date, db },
+            } => scheduler::run_once(date.as_deref(), &db).await,
             Cmd::Match { out, date, db } => {
                 matching::run(out.as_deref(), date.as_deref(), &db).await
             }

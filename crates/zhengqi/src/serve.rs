@@ -33,6 +33,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let local = listener.local_addr()?;
     // Anything reachable from other machines is assumed to sit behind HTTPS.
     let secure_cookies = args.secure_cookies || !local.ip().is_loopback();
+    // Reminders, 容缺 overdue rules and deadline notices: now, then every minute.
+    let scheduler = crate::scheduler::spawn(store.clone(), rd.clone());
     let state = AppState::new(
         store.clone(),
         rd,
@@ -80,6 +82,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("服务异常退出")?;
     // A send cut off here is retried after its lease; nothing is lost.
     webhooks.abort();
+    // A pass cut off here rolls back its case's transaction; the next run redoes it.
+    scheduler.abort();
     store.close().await;
     println!("政企通已停止。");
     Ok(ExitCode::SUCCESS)

@@ -970,3 +970,89 @@ fn catalogue_export_import_round_trip() {
     assert_eq!(back[0].1.rows[0].cells[name_col], "命令行修改的名称");
     assert_eq!(back[1].1.rows, sheets[1].1.rows, "materials unchanged");
 }
+
+/// Seeds one accepted case with a 容缺 material straight into the test's
+/// SQLite database (accepted Fri 2026-02-13: supplement due 02-25,
+/// deadline 02-27 across the Spring Festival).
+fn seed_case(dir: &TempDir) {
+    use chrono::{TimeZone, Utc};
+    use zhengqi_domain::approval::case::{Case, Event, NewPart, NewPendingMaterial, OverdueRule};
+    use zhengqi_domain::calendar::WorkCalendar;
+    let data = dir.0.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let url = format!("sqlite://{}", data.join("zhengqi.db").to_string_lossy());
+    let at = |m: u32, d: u32| Utc.with_ymd_and_hms(2026, m, d, 1, 0, 0).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let s = zhengqi_store::Store::connect(&url).await.unwrap();
+        let cal = WorkCalendar::official();
+        let a = zhengqi_store::Actor::system("测试");
+        let c = Case::submit(
+            "ZQCLI0001",
+            "91440400192548256N",
+            "YJS",
+            "k",
+            vec![NewPart {
+                item_code: "XK-1".into(),
+                department: "SZJJ".into(),
+                promised_days: 5,
+            }],
+            vec![NewPendingMaterial {
+                key: "eia".into(),
+                name: "环评批复".into(),
+                supplement_days: 3,
+                on_overdue: OverdueRule::Suspend,
+            }],
+            true,
+            at(2, 12),
+            &cal,
+        )
+        .unwrap();
+        s.submit_case(&c, &a).await.unwrap();
+        s.apply_case_event(
+            "ZQCLI0001",
+            &Event::Accept {
+                department: "SZJJ".into(),
+            },
+            &a,
+            at(2, 13),
+            &cal,
+        )
+        .await
+        .unwrap();
+        s.close().await;
+    });
+}
+
+#[test]
+fn scheduler_run_once_applies_rules_and_sends_each_reminder_once() {
+    let dir = TempDir::new("sched");
+    seed_case(&dir);
+    let o = run_db(&dir, &["scheduler", "run-once", "--date", "2026-02-26"]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("调度日期 2026-02-26"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("容缺材料逾期未补：环评批复（暂停办理）"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("办理时限已用80%"), "{}", o.stdout);
+    assert!(o.stdout.contains("发送提醒 1 条"), "{}", o.stdout);
+    // Again: nothing new.
+    let o = run_db(&dir, &["scheduler", "run-once", "--date", "2026-02-26"]);
+    assert_eq!(o.code, 0);
+    assert!(
+        o.stdout.contains("执行事件 0 项，发送提醒 0 条"),
+        "{}",
+        o.stdout
+    );
+    // Next worked day (Sat 02-28): overdue by one working day.
+    let o = run_db(&dir, &["scheduler", "run-once", "--date", "2026-02-28"]);
+    assert!(o.stdout.contains("超期1个工作日"), "{}", o.stdout);
+    // Bad and future dates are refused in Chinese with exit code 2.
+    let o = run_db(&dir, &["scheduler", "run-once", "--date", "2026-13-01"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("日期“2026-13-01”无效"), "{}", o.stderr);
+    let o = run_db(&dir, &["scheduler", "run-once", "--date", "2099-01-01"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("晚于现在"), "{}", o.stderr);
+}

@@ -12,3 +12,4 @@ pub mod case;
 pub mod catalogue;
 pub mod catalogue_edit;
 pub mod catalogue_sheet;
+pub mod schedule;

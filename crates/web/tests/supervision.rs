@@ -1,0 +1,283 @@
+//! The scheduler's effects over HTTP: the supervisors' overdue list and its
+//! xlsx export (denied to staff and enterprises), staff queues flagging only
+//! their own department's parts, overview counts, and reminders in the
+//! applicant's timeline. SQLite, or PostgreSQL with `DATABASE_URL`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use reqwest::StatusCode;
+use zhengqi_domain::approval::case::{Case, Event, NewPart, NewPendingMaterial, OverdueRule};
+use zhengqi_domain::auth::{Role, Username};
+use zhengqi_domain::calendar::WorkCalendar;
+use zhengqi_domain::enterprise::EnterpriseDraft;
+use zhengqi_domain::table::{self, Format};
+use zhengqi_domain::uscc::Uscc;
+use zhengqi_store::testing::fresh_store;
+use zhengqi_store::{Actor, NewAccount, ReferenceDocs, Store};
+use zhengqi_web::{AppState, WebConfig, router};
+
+const OWN: &str = "91440400192548256N";
+const ZJ: &str = "SZJJ";
+const ZR: &str = "SZRJ";
+
+fn morning(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap()
+        .and_hms_opt(1, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+fn part(dep: &str, item: &str) -> NewPart {
+    NewPart {
+        item_code: item.into(),
+        department: dep.into(),
+        promised_days: 5,
+    }
+}
+
+/// C1: 住建 + 自然资源 with a 容缺 material; C2: 自然资源 only. Both
+/// accepted 2026-02-13 (deadline 02-27, supplement due 02-25); the
+/// scheduler ran on 02-13 and 02-26.
+async fn seed(store: &Store) {
+    let a = Actor::system("测试");
+    let cal = WorkCalendar::official();
+    let c1 = Case::submit(
+        "ZQT0001",
+        OWN,
+        "YJS-440400-0001",
+        "k1",
+        vec![part(ZJ, "XK-JS"), part(ZR, "XK-ZR")],
+        vec![NewPendingMaterial {
+            key: "eia".into(),
+            name: "环评批复".into(),
+            supplement_days: 3,
+            on_overdue: OverdueRule::Suspend,
+        }],
+        true,
+        morning(2026, 2, 12),
+        &cal,
+    )
+    .unwrap();
+    let c2 = Case::submit(
+        "ZQT0002",
+        OWN,
+        "YJS-440400-0001",
+        "k2",
+        vec![part(ZR, "XK-ZR")],
+        vec![],
+        false,
+        morning(2026, 2, 12),
+        &cal,
+    )
+    .unwrap();
+    for (c, deps) in [(c1, vec![ZJ, ZR]), (c2, vec![ZR])] {
+        store.submit_case(&c, &a).await.unwrap();
+        for d in deps {
+            let ev = Event::Accept {
+                department: d.into(),
+            };
+            store
+                .apply_case_event(&c.id, &ev, &a, morning(2026, 2, 13), &cal)
+                .await
+                .unwrap();
+        }
+    }
+    let sched = Actor::system("平台调度");
+    for day in [13, 26] {
+        store
+            .run_schedule(morning(2026, 2, day), &cal, &sched)
+            .await
+            .unwrap();
+    }
+}
+
+async fn app() -> String {
+    let store = fresh_store().await.unwrap();
+    let rd = store
+        .reference_or_default(&ReferenceDocs::zhuhai())
+        .await
+        .unwrap();
+    let sys = Actor::system("测试");
+    let e = EnterpriseDraft {
+        uscc: OWN.into(),
+        name: "珠海甲制造有限公司".into(),
+        area: "金湾区".into(),
+        industry: "34".into(),
+        ..Default::default()
+    }
+    .validate(&rd)
+    .unwrap();
+    store.upsert_enterprise(&e, &sys).await.unwrap();
+    for (u, role, ent, dept) in [
+        ("qiye", Role::Enterprise, Some(OWN), None),
+        ("zhujian", Role::Staff, None, Some(ZJ)),
+        ("ziran", Role::Staff, None, Some(ZR)),
+        ("ducha", Role::Supervisor, None, None),
+    ] {
+        let a = NewAccount {
+            username: Username::parse(u).unwrap(),
+            display_name: u.into(),
+            password: "zhengqi2026".into(),
+            role,
+            enterprise: ent.map(|c| Uscc::parse(c).unwrap()),
+            department: dept.map(str::to_owned),
+        };
+        store.create_account(&a, &sys).await.unwrap();
+    }
+    seed(&store).await;
+    let state = AppState::new(
+        store,
+        rd,
+        WebConfig {
+            secure_cookies: false,
+            demo: false,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    format!("http://{addr}")
+}
+
+async fn browser(base: &str, user: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = page[i..].split('"').next().unwrap().to_owned();
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", user),
+            ("password", "zhengqi2026"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.url().path(), "/login", "login as {user}");
+    c
+}
+
+async fn get(c: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn supervisors_list_overdue_parts_and_export_them() {
+    let base = app().await;
+    let sup = browser(&base, "ducha").await;
+    let (st, page) = get(&sup, format!("{base}/supervision/overdue?date=2026-03-02")).await;
+    assert_eq!(st, StatusCode::OK);
+    // Per department: 自然资源 2 overdue, 住建 1, most overdue first.
+    let by = &page[page.find("overdue-by-department").unwrap()..page.find("overdue-list").unwrap()];
+    let zr = by.find("市自然资源局").unwrap();
+    let zj = by.find("市住房城乡建设局").unwrap();
+    assert!(zr < zj, "{by}");
+    assert!(
+        by.contains("<td>市自然资源局</td><td class=\"num\">2</td><td class=\"num\">0</td>"),
+        "{by}"
+    );
+    let list = &page[page.find("overdue-list").unwrap()..];
+    assert_eq!(list.matches("<tr class=\"overdue\">").count(), 3, "{list}");
+    assert!(list.contains("ZQT0001") && list.contains("ZQT0002"));
+    // Deadline 02-27; Sat 02-28 worked and Mon 03-02: two working days over.
+    assert!(list.contains("超期 2 个工作日") && list.contains("2026-02-27"));
+    assert!(list.contains(OWN));
+    // On 02-26 the parts were at 80%: warnings, not overdue.
+    let (_, page) = get(&sup, format!("{base}/supervision/overdue?date=2026-02-26")).await;
+    assert_eq!(page.matches("<tr class=\"warn\">").count(), 3);
+    assert!(page.contains("剩余 1 个工作日") && page.contains("80%"));
+    // A bad date is a Chinese 400, not a 500.
+    let (st, page) = get(&sup, format!("{base}/supervision/overdue?date=2026-02-30")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(page.contains("日期“2026-02-30”无效"));
+    // The export has the same rows.
+    let r = sup
+        .get(format!("{base}/supervision/overdue.xlsx?date=2026-03-02"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let t = table::read(&r.bytes().await.unwrap(), Format::Xlsx).unwrap();
+    assert_eq!(t.rows.len(), 3);
+    let col = t.column(&["办件编号"]);
+    let ids: Vec<&str> = t.rows.iter().map(|r| t.cell(r, col)).collect();
+    assert!(ids.contains(&"ZQT0001") && ids.contains(&"ZQT0002"));
+    let days = t.column(&["超期/剩余"]);
+    assert!(t.rows.iter().all(|r| t.cell(r, days) == "超期 2 个工作日"));
+    // The overview counts (as of today, all three parts are long overdue).
+    let (_, page) = get(&sup, format!("{base}/overview")).await;
+    assert!(page.contains("id=\"stat-overdue\">3<"), "{page}");
+}
+
+#[tokio::test]
+async fn staff_and_enterprises_are_denied_and_staff_see_only_their_flags() {
+    let base = app().await;
+    for user in ["zhujian", "qiye"] {
+        let c = browser(&base, user).await;
+        for path in [
+            "/supervision/overdue",
+            "/supervision/overdue.xlsx",
+            "/overview",
+        ] {
+            let (st, body) = get(&c, format!("{base}{path}")).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{user} {path}");
+            assert!(!body.contains("ZQT000"), "{user} {path} leaks cases");
+        }
+    }
+    // 住建's queue: its own overdue part highlighted; 自然资源-only ZQT0002 absent.
+    let zj = browser(&base, "zhujian").await;
+    let (_, page) = get(&zj, format!("{base}/cases")).await;
+    assert!(page.contains("ZQT0001"));
+    assert!(!page.contains("ZQT0002"));
+    assert!(
+        page.contains("<tr class=\"overdue\"><td><a href=\"/cases/ZQT0001\">"),
+        "{page}"
+    );
+    // On the case page staff see their own department's warning, not the other's.
+    let (_, page) = get(&zj, format!("{base}/cases/ZQT0001")).await;
+    assert!(
+        page.contains("预警：市住房城乡建设局办理时限已用80%"),
+        "{page}"
+    );
+    assert!(!page.contains("预警：市自然资源局"));
+    let (st, _) = get(&zj, format!("{base}/cases/ZQT0002")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_applicant_sees_reminders_and_the_material_deadline() {
+    let base = app().await;
+    let q = browser(&base, "qiye").await;
+    let (st, page) = get(&q, format!("{base}/cases/ZQT0001")).await;
+    assert_eq!(st, StatusCode::OK);
+    let timeline = &page[page.find("id=\"timeline\"").unwrap()..];
+    let remind = timeline
+        .find("2026-02-13 平台 提醒：容缺材料“环评批复”须于 2026-02-25 前补交（剩余3个工作日）")
+        .expect(timeline);
+    let overdue = timeline
+        .find("容缺材料逾期未补：环评批复（暂停办理）")
+        .unwrap();
+    assert!(remind < overdue, "reminder before the overdue event");
+    // Internal deadline warnings are not the applicant's.
+    assert!(!timeline.contains("预警："));
+    assert!(page.contains("环评批复（补正期限 2026-02-25 已过，暂停办理）"));
+    assert!(page.contains("已中止"));
+}
