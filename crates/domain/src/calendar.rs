@@ -24,6 +24,8 @@ pub enum CalendarError {
     BadData(String),
 }
 
+const SHIPPED: &str = include_str!("../../../data/national/cn-holidays.json");
+
 #[derive(Deserialize)]
 struct YearEntry {
     holidays: Vec<NaiveDate>,
@@ -85,8 +87,23 @@ impl WorkCalendar {
     /// The shipped calendar (2024–2026 notices).
     pub fn official() -> WorkCalendar {
         // The shipped file is checked by a test; failing here would be a build defect.
-        WorkCalendar::from_json(include_str!("../../../data/national/cn-holidays.json"))
-            .expect("shipped holiday calendar is valid")
+        WorkCalendar::from_json(SHIPPED).expect("shipped holiday calendar is valid")
+    }
+
+    /// The shipped arrangements with `extra` (same format) laid over them:
+    /// a year in `extra` replaces the shipped one. This is how operators add
+    /// a notice published after the build (e.g. next year's, each November)
+    /// without a new release.
+    pub fn official_with(extra: &str) -> Result<WorkCalendar, CalendarError> {
+        type Years = BTreeMap<String, serde_json::Value>;
+        let mut years: Years =
+            serde_json::from_str(SHIPPED).map_err(|e| CalendarError::BadData(e.to_string()))?;
+        let more: Years =
+            serde_json::from_str(extra).map_err(|e| CalendarError::BadData(e.to_string()))?;
+        years.extend(more);
+        let merged =
+            serde_json::to_string(&years).map_err(|e| CalendarError::BadData(e.to_string()))?;
+        WorkCalendar::from_json(&merged)
     }
 
     pub fn covers(&self) -> (i32, i32) {
@@ -151,6 +168,42 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_later_notice_extends_the_shipped_years() {
+        let cal = WorkCalendar::official();
+        assert!(matches!(
+            cal.add_workdays(d("2026-12-30"), 3),
+            Err(CalendarError::YearNotCovered(2027))
+        ));
+        // An illustrative 2027 entry (not the real notice): 元旦 on Fri 01-01.
+        let extra = r#"{"2027": {"holidays": ["2027-01-01"], "workdays": []}}"#;
+        let cal = WorkCalendar::official_with(extra).unwrap();
+        assert_eq!(cal.covers(), (2024, 2027));
+        // Thu 12-31, (Fri 01-01 holiday, weekend), Mon 01-04, Tue 01-05.
+        assert_eq!(
+            cal.add_workdays(d("2026-12-30"), 3).unwrap(),
+            d("2027-01-05")
+        );
+        // Shipped years still count as before.
+        assert_eq!(
+            cal.add_workdays(d("2025-09-30"), 5).unwrap(),
+            WorkCalendar::official()
+                .add_workdays(d("2025-09-30"), 5)
+                .unwrap()
+        );
+        // A gap or a bad file is refused, never half-applied.
+        assert!(
+            WorkCalendar::official_with(r#"{"2029": {"holidays": [], "workdays": []}}"#).is_err()
+        );
+        assert!(WorkCalendar::official_with("{").is_err());
+        assert!(
+            WorkCalendar::official_with(
+                r#"{"2027": {"holidays": ["2027-01-04"], "workdays": ["2027-01-04"]}}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -121,6 +121,13 @@ impl AppState {
         Ok(())
     }
 
+    /// Uses `calendar` (e.g. the shipped notices plus a later one the
+    /// operator supplied) for every deadline instead of the shipped one.
+    pub fn with_calendar(mut self, calendar: zhengqi_domain::calendar::WorkCalendar) -> AppState {
+        self.calendar = Arc::new(calendar);
+        self
+    }
+
     /// Stores one shared figure and, when the enterprise's size class is
     /// computed (not declared), recomputes it from the newest figures.
     /// Returns whether the figure was new.

@@ -7,6 +7,38 @@ use zhengqi_domain::calendar::WorkCalendar;
 
 use crate::fail;
 
+/// Names a JSON file (the format of `data/national/cn-holidays.json`) with
+/// arrangements published after this build, laid over the shipped ones.
+pub const HOLIDAYS_ENV: &str = "ZHENGQI_HOLIDAYS";
+
+/// The working-day calendar every command and the server use: the shipped
+/// notices plus the file named by `ZHENGQI_HOLIDAYS`, if set. A file that
+/// cannot be read or is invalid stops the command: deadlines computed on a
+/// calendar the operator did not intend would be wrong silently.
+pub fn load() -> anyhow::Result<WorkCalendar> {
+    let Some(path) = std::env::var_os(HOLIDAYS_ENV) else {
+        return Ok(WorkCalendar::official());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        fail(
+            2,
+            format!(
+                "无法读取 {HOLIDAYS_ENV} 指定的节假日文件 {}：{e}",
+                path.to_string_lossy()
+            ),
+        )
+    })?;
+    WorkCalendar::official_with(&text).map_err(|e| {
+        fail(
+            2,
+            format!(
+                "{HOLIDAYS_ENV} 指定的节假日文件 {} 无效：{e}",
+                path.to_string_lossy()
+            ),
+        )
+    })
+}
+
 fn date(s: &str) -> anyhow::Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| fail(2, format!("日期“{s}”无效，应为 YYYY-MM-DD，如 2025-10-09")))
@@ -18,7 +50,7 @@ pub fn add_workdays(start: &str, n: &str) -> anyhow::Result<ExitCode> {
         .trim()
         .parse()
         .map_err(|_| fail(2, format!("工作日天数“{n}”应为不小于1的整数")))?;
-    let d = WorkCalendar::official()
+    let d = load()?
         .add_workdays(start, n)
         .map_err(|e| fail(2, e.to_string()))?;
     println!("{d}");
@@ -26,7 +58,7 @@ pub fn add_workdays(start: &str, n: &str) -> anyhow::Result<ExitCode> {
 }
 
 pub fn workdays(from: &str, to: &str) -> anyhow::Result<ExitCode> {
-    let n = WorkCalendar::official()
+    let n = load()?
         .workdays_between(date(from)?, date(to)?)
         .map_err(|e| fail(2, e.to_string()))?;
     println!("{n}");

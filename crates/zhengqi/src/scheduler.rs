@@ -64,7 +64,7 @@ pub async fn run_once(date: Option<&str>, args: &DbArgs) -> anyhow::Result<ExitC
     };
     let (store, rd) = db::open(args).await?;
     let report = store
-        .run_schedule(now, &WorkCalendar::official(), &actor())
+        .run_schedule(now, &crate::calendar::load()?, &actor())
         .await?;
     let today = report.today.map(|d| d.to_string()).unwrap_or_default();
     println!(
@@ -89,9 +89,8 @@ pub async fn run_once(date: Option<&str>, args: &DbArgs) -> anyhow::Result<ExitC
 
 /// Runs one pass now and then every [`INTERVAL`]; errors are logged and
 /// the next pass tries again. Never panics the server.
-pub fn spawn(store: Store, rd: ReferenceData) -> tokio::task::JoinHandle<()> {
+pub fn spawn(store: Store, rd: ReferenceData, cal: WorkCalendar) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let cal = WorkCalendar::official();
         let mut tick = tokio::time::interval(INTERVAL);
         // A calendar gap repeats every minute; log it when it changes.
         let mut last_problems: Vec<String> = Vec::new();

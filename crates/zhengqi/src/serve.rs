@@ -34,7 +34,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Anything reachable from other machines is assumed to sit behind HTTPS.
     let secure_cookies = args.secure_cookies || !local.ip().is_loopback();
     // Reminders, 容缺 overdue rules and deadline notices: now, then every minute.
-    let scheduler = crate::scheduler::spawn(store.clone(), rd.clone());
+    // The shipped holiday notices plus any the operator added (ZHENGQI_HOLIDAYS).
+    let calendar = crate::calendar::load()?;
+    let scheduler = crate::scheduler::spawn(store.clone(), rd.clone(), calendar.clone());
     let state = AppState::new(
         store.clone(),
         rd,
@@ -42,7 +44,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             secure_cookies,
             demo: demo_ready,
         },
-    );
+    )
+    .with_calendar(calendar);
     // Seeds the catalogue on the first start; later starts read the edits.
     state
         .ensure_catalogue()

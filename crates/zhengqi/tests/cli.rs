@@ -54,6 +54,7 @@ fn command() -> Command {
     // The tests must never touch a developer's or CI's real database.
     c.env_remove("DATABASE_URL")
         .env_remove("ZHENGQI_PASSWORD")
+        .env_remove("ZHENGQI_HOLIDAYS")
         .env("RUST_LOG", "warn");
     c
 }
@@ -787,6 +788,7 @@ fn calendar(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_zhengqi"))
         .arg("calendar")
         .args(args)
+        .env_remove("ZHENGQI_HOLIDAYS")
         .output()
         .unwrap();
     (
@@ -1055,4 +1057,51 @@ fn scheduler_run_once_applies_rules_and_sends_each_reminder_once() {
     let o = run_db(&dir, &["scheduler", "run-once", "--date", "2099-01-01"]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("晚于现在"), "{}", o.stderr);
+}
+
+/// A notice published after the build (here an illustrative 2027 entry)
+/// is added with `ZHENGQI_HOLIDAYS`, without a new release; a broken file
+/// stops the command with a clear message instead of counting wrongly.
+#[test]
+fn a_later_holiday_notice_is_added_with_zhengqi_holidays() {
+    let dir = TempDir::new("holidays");
+    let with = |file: Option<&str>| {
+        let mut c = command();
+        c.args(["calendar", "add-workdays", "2026-12-30", "3"]);
+        if let Some(f) = file {
+            c.env("ZHENGQI_HOLIDAYS", f);
+        }
+        finish(&mut c)
+    };
+    let o = with(None);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("2027年的节假日安排尚未载入"),
+        "{}",
+        o.stderr
+    );
+
+    let good = write(
+        &dir,
+        "2027.json",
+        r#"{"2027": {"holidays": ["2027-01-01"], "workdays": []}}"#,
+    );
+    let o = with(Some(&good));
+    assert_eq!((o.code, o.stdout.trim()), (0, "2027-01-05"), "{}", o.stderr);
+
+    let bad = write(
+        &dir,
+        "bad.json",
+        r#"{"2027": {"holidays": ["2026-01-01"], "workdays": []}}"#,
+    );
+    let o = with(Some(&bad));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("节假日文件") && o.stderr.contains("不属于 2027 年"),
+        "{}",
+        o.stderr
+    );
+    let o = with(Some(dir.path("missing.json").to_str().unwrap()));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("无法读取"), "{}", o.stderr);
 }
