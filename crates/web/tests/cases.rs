@@ -78,6 +78,14 @@ async fn app() -> App {
             secure_cookies: false,
             demo: false,
         },
+    )
+    // Cases are accepted today, so deadlines can fall in a year the shipped
+    // notices do not cover yet: tests add synthetic weekday-only years.
+    .with_calendar(
+        zhengqi_domain::calendar::WorkCalendar::official_with(include_str!(
+            "../../../data/test/holidays-after-2026.json"
+        ))
+        .unwrap(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

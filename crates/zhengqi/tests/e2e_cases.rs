@@ -48,6 +48,7 @@ fn calendar(args: &[&str]) -> Res<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_zhengqi"))
         .arg("calendar")
         .args(args)
+        .env("ZHENGQI_HOLIDAYS", TEST_HOLIDAYS)
         .env_remove("DATABASE_URL")
         .output()?;
     ensure!(

@@ -18,6 +18,13 @@ use serde_json::json;
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const PASSWORD: &str = "zhengqi2026";
+/// Synthetic weekday-only years after the shipped notices: the server
+/// accepts cases today, and their deadlines may fall in a year the shipped
+/// data does not cover yet. Tests only; never the State Council notice.
+pub const TEST_HOLIDAYS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/test/holidays-after-2026.json"
+);
 /// Demo seeding in a debug build on 2 busy cores can take a while.
 pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(300);
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -97,6 +104,7 @@ impl Guard {
             .arg("--data-dir")
             .arg(self.dir.join("data"))
             .env("RUST_LOG", "warn")
+            .env("ZHENGQI_HOLIDAYS", TEST_HOLIDAYS)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
