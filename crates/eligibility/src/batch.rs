@@ -17,9 +17,9 @@
 //!
 //! Threshold comparisons on integer columns are integer range checks whose
 //! bounds come from the exact rational literal (floor/ceil); general
-//! comparisons and amount formulas run the row evaluator's own
-//! [`eval_expr`] on the population's columns, so the two evaluators agree
-//! exactly (tests/equivalence.rs checks both strategies).
+//! comparisons and amount formulas run the row evaluator's helpers in its
+//! order (`RExpr` mirrors `row::eval_expr` with the columns looked up once),
+//! so the two evaluators agree exactly (tests/equivalence.rs checks both strategies).
 
 use std::collections::HashMap;
 
@@ -30,11 +30,12 @@ use zhengqi_domain::enterprise::IndicatorKind;
 
 use crate::ast::CmpOp;
 use crate::bits;
-use crate::exact::{NO_DATE, Q, int_range};
+use crate::ast::ArithOp;
+use crate::exact::{NO_DATE, Q, age_years, int_range};
 use crate::population::{Column, Population};
 use crate::row::{
-    CCond, CExpr, Facts, IndustryPat, Policy, RuleSet, SIZE_UNKNOWN, Tri, Verdict, compare,
-    eval_expr,
+    CCond, CExpr, IndustryPat, Policy, RuleSet, SIZE_UNKNOWN, TierPick, Tri, Verdict, aggregate,
+    arith, compare, growth, tier_index,
 };
 
 /// A source of integer values a threshold can be checked against directly.
@@ -142,7 +143,6 @@ impl Dag {
         let n = nodes.len();
         let mut refs = vec![0u32; n];
         let mut height = vec![0u32; n];
-        let mut cheap = vec![false; n];
         let mut categorical = vec![false; n];
         for (i, node) in nodes.iter().enumerate() {
             let kids: &[usize] = match node {
@@ -150,7 +150,6 @@ impl Dag {
                 Node::Not(c) => std::slice::from_ref(c),
                 Node::Leaf(l) => {
                     categorical[i] = l.categorical();
-                    cheap[i] = true;
                     continue;
                 }
             };
@@ -159,17 +158,17 @@ impl Dag {
             }
             height[i] = 1 + kids.iter().map(|&k| height[k]).max().unwrap_or(0);
             categorical[i] = kids.iter().all(|&k| categorical[k]);
-            cheap[i] = kids.iter().all(|&k| cheap[k]);
         }
         for &r in &roots {
             refs[r] += 1;
         }
         // Sharing pays when one full scan replaces several visits of alive
         // rows: always for bitmap-backed categorical sets, from four uses
-        // for threshold scans (a full scan costs about as much as visiting
-        // the alive rows of several policies).
+        // for thresholds and general comparisons (a full scan costs about
+        // as much as visiting the alive rows of a few policies, and the
+        // shared bitmap also orders the And parts by selectivity).
         let shared: Vec<bool> = (0..n)
-            .map(|i| (refs[i] >= 2 && categorical[i]) || (refs[i] >= 4 && cheap[i]))
+            .map(|i| (refs[i] >= 2 && categorical[i]) || refs[i] >= 4)
             .collect();
         let class = |i: usize| -> u8 {
             if shared[i] {
@@ -362,7 +361,8 @@ const T: u8 = 2;
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Tuning {
     /// An `And` continues row by row once fewer rows than this are alive;
-    /// `None` for 1/16 of the population.
+    /// `None`: 1/16 of the population before a part evaluated on the spot,
+    /// 1/512 before a precomputed one.
     pub sparse_below: Option<usize>,
     /// An amount formula used by at least this many policies is computed
     /// once for every row and then looked up.
@@ -410,22 +410,85 @@ impl Res {
     }
 }
 
-/// One enterprise of a population as the row evaluator's facts, so amounts
-/// and general comparisons run the row evaluator's own code per row.
-struct PopRow<'a> {
-    pop: &'a Population,
-    row: usize,
+/// An expression with its columns looked up once, evaluated per row with
+/// the row evaluator's helpers in the row evaluator's order (see
+/// `row::eval_expr`, which it mirrors case by case).
+enum RExpr<'a> {
+    Lit(Q),
+    Ind(Option<&'a Column>),
+    Agg {
+        avg: bool,
+        n: u8,
+        cols: Vec<Option<&'a Column>>,
+    },
+    Growth(Option<&'a Column>, Option<&'a Column>),
+    Age,
+    Arith(ArithOp, Box<RExpr<'a>>, Box<RExpr<'a>>),
+    Min(Vec<RExpr<'a>>),
+    Max(Vec<RExpr<'a>>),
+    Tiers(Box<RExpr<'a>>, Vec<(Q, RExpr<'a>)>),
 }
 
-impl Facts for PopRow<'_> {
-    #[inline]
-    fn value(&self, kind: IndicatorKind, year: i32) -> Option<i64> {
-        self.pop.value(self.row, kind, year)
+impl<'a> RExpr<'a> {
+    fn new(e: &CExpr, pop: &'a Population) -> RExpr<'a> {
+        match e {
+            CExpr::Lit(q) => RExpr::Lit(*q),
+            CExpr::Ind(k, y) => RExpr::Ind(pop.col(*k, *y)),
+            CExpr::Agg { kind, avg, to, n } => RExpr::Agg {
+                avg: *avg,
+                n: *n,
+                cols: (0..i32::from(*n)).map(|i| pop.col(*kind, to - i)).collect(),
+            },
+            CExpr::Growth(k, y) => RExpr::Growth(pop.col(*k, *y), pop.col(*k, y - 1)),
+            CExpr::Age => RExpr::Age,
+            CExpr::Arith(op, l, r) => RExpr::Arith(
+                *op,
+                Box::new(RExpr::new(l, pop)),
+                Box::new(RExpr::new(r, pop)),
+            ),
+            CExpr::Min(a) => RExpr::Min(a.iter().map(|x| RExpr::new(x, pop)).collect()),
+            CExpr::Max(a) => RExpr::Max(a.iter().map(|x| RExpr::new(x, pop)).collect()),
+            CExpr::Tiers(b, bands) => RExpr::Tiers(
+                Box::new(RExpr::new(b, pop)),
+                bands
+                    .iter()
+                    .map(|(q, x)| (*q, RExpr::new(x, pop)))
+                    .collect(),
+            ),
+        }
     }
 
-    #[inline]
-    fn founded(&self) -> i32 {
-        self.pop.founded[self.row]
+    fn eval(&self, r: usize, founded: &[i32], tp: i32) -> Q {
+        let get = |c: &Option<&Column>| c.and_then(|c| c.get(r));
+        match self {
+            RExpr::Lit(q) => *q,
+            RExpr::Ind(c) => Q::opt(get(c)),
+            RExpr::Agg { avg, n, cols } => aggregate(*avg, *n, cols.iter().map(get)),
+            RExpr::Growth(now, before) => growth(get(now), get(before)),
+            RExpr::Age => age_years(tp, founded[r]),
+            RExpr::Arith(op, a, b) => arith(*op, a.eval(r, founded, tp), b.eval(r, founded, tp)),
+            RExpr::Min(args) | RExpr::Max(args) => {
+                let op: fn(Q, Q) -> Q = if matches!(self, RExpr::Min(_)) {
+                    Q::min
+                } else {
+                    Q::max
+                };
+                let Some((first, rest)) = args.split_first() else {
+                    return Q::UNKNOWN;
+                };
+                rest.iter().fold(first.eval(r, founded, tp), |acc, a| {
+                    op(acc, a.eval(r, founded, tp))
+                })
+            }
+            RExpr::Tiers(basis, bands) => {
+                let b = basis.eval(r, founded, tp);
+                match tier_index(b, bands) {
+                    TierPick::Unknown => Q::UNKNOWN,
+                    TierPick::Below => Q::ZERO,
+                    TierPick::Band(i) => bands[i].1.eval(r, founded, tp),
+                }
+            }
+        }
     }
 }
 
@@ -440,7 +503,8 @@ pub(crate) struct Eval<'a> {
     pub today_packed: i32,
     pub today_days: i32,
     pub n: usize,
-    sparse_below: usize,
+    /// Fixed row-list switch (tests); `None`: by the kind of part.
+    tuned_sparse: Option<usize>,
 }
 
 #[inline]
@@ -547,7 +611,15 @@ impl Eval<'_> {
         let mut started = false;
         let mut count = usize::MAX;
         for (i, &k) in order.iter().enumerate() {
-            if started && count < self.sparse_below {
+            // A word operation covers 64 rows, so a precomputed part stays
+            // with bitmaps until very few rows are alive; a part evaluated
+            // here switches at 1/16.
+            let below = match (self.tuned_sparse, self.cache[k].is_some()) {
+                (Some(b), _) => b,
+                (None, true) => self.n / 512,
+                (None, false) => self.n / 16,
+            };
+            if started && count < below {
                 return self.and_rows_from(&order[i..], &alive, &all_true);
             }
             let owned;
@@ -558,20 +630,27 @@ impl Eval<'_> {
                     &owned
                 }
             };
-            if !started {
-                alive = care.to_vec();
-                all_true = care.to_vec();
-                started = true;
-            }
             let mut c = 0usize;
-            for ((a, t), (rt, ru)) in alive
-                .iter_mut()
-                .zip(all_true.iter_mut())
-                .zip(r.t.iter().zip(&r.u))
-            {
-                *a &= rt | ru;
-                *t &= rt;
-                c += a.count_ones() as usize;
+            if started {
+                for ((a, t), (rt, ru)) in alive
+                    .iter_mut()
+                    .zip(all_true.iter_mut())
+                    .zip(r.t.iter().zip(&r.u))
+                {
+                    *a &= rt | ru;
+                    *t &= rt;
+                    c += a.count_ones() as usize;
+                }
+            } else {
+                alive = Vec::with_capacity(care.len());
+                all_true = Vec::with_capacity(care.len());
+                for (cw, (rt, ru)) in care.iter().zip(r.t.iter().zip(&r.u)) {
+                    let a = cw & (rt | ru);
+                    alive.push(a);
+                    all_true.push(cw & rt);
+                    c += a.count_ones() as usize;
+                }
+                started = true;
             }
             count = c;
             if count == 0 {
@@ -798,22 +877,20 @@ impl Eval<'_> {
                     }
                 }
             }
-            Leaf::Cmp(op, l, r) => rows
-                .iter()
-                .map(|&row| {
-                    let f = PopRow {
-                        pop,
-                        row: row as usize,
-                    };
-                    let a = eval_expr(l, &f, self.today_packed);
-                    let b = eval_expr(r, &f, self.today_packed);
-                    match compare(*op, a, b) {
-                        Tri::True => T,
-                        Tri::Unknown => U,
-                        Tri::False => F,
-                    }
-                })
-                .collect(),
+            Leaf::Cmp(op, l, r) => {
+                let (l, r) = (RExpr::new(l, pop), RExpr::new(r, pop));
+                let (f, tp) = (&pop.founded, self.today_packed);
+                rows.iter()
+                    .map(|&row| {
+                        let row = row as usize;
+                        match compare(*op, l.eval(row, f, tp), r.eval(row, f, tp)) {
+                            Tri::True => T,
+                            Tri::Unknown => U,
+                            Tri::False => F,
+                        }
+                    })
+                    .collect()
+            }
         }
     }
 
@@ -989,33 +1066,35 @@ impl Eval<'_> {
         Tri3 { t, u }
     }
 
-    /// The amount (分, or `NO_AMOUNT`) of one row: the row evaluator's
+    /// Final amounts of the given (eligible) rows: the row evaluator's
     /// formula evaluation and rounding, on the population's columns.
-    #[inline]
-    fn amount_of(&self, e: &CExpr, row: usize) -> i64 {
-        let f = PopRow { pop: self.pop, row };
-        eval_expr(e, &f, self.today_packed)
-            .payment_fen()
-            .unwrap_or(NO_AMOUNT)
-    }
-
-    /// Final amounts of the given (eligible) rows.
     pub fn amounts(&self, e: &CExpr, rows: &[u32]) -> Vec<i64> {
         if let CExpr::Lit(q) = e {
             return vec![q.payment_fen().unwrap_or(NO_AMOUNT); rows.len()];
         }
+        let x = RExpr::new(e, self.pop);
+        let (f, tp) = (&self.pop.founded, self.today_packed);
         rows.iter()
-            .map(|&r| self.amount_of(e, r as usize))
+            .map(|&r| {
+                x.eval(r as usize, f, tp)
+                    .payment_fen()
+                    .unwrap_or(NO_AMOUNT)
+            })
             .collect()
     }
 
     /// A formula's amount for every row, in parallel.
     fn amount_column(&self, e: &CExpr) -> Vec<i64> {
+        let x = RExpr::new(e, self.pop);
+        let (f, tp) = (&self.pop.founded, self.today_packed);
         let mut out = vec![0i64; self.n];
         out.par_chunks_mut(8192).enumerate().for_each(|(c, chunk)| {
             let base = c * 8192;
             for (i, a) in chunk.iter_mut().enumerate() {
-                *a = self.amount_of(e, base + i);
+                *a = x
+                    .eval(base + i, f, tp)
+                    .payment_fen()
+                    .unwrap_or(NO_AMOUNT);
             }
         });
         out
@@ -1143,7 +1222,7 @@ impl RuleSet {
             today_packed: self.today_packed,
             today_days: self.today.num_days_from_ce(),
             n: pop.len(),
-            sparse_below: tuning.sparse_below.unwrap_or(pop.len() / 16),
+            tuned_sparse: tuning.sparse_below,
         }
     }
 
@@ -1192,13 +1271,8 @@ impl RuleSet {
         sink: impl Fn(usize, PolicyRows<'_>) -> R + Sync,
     ) -> Vec<(usize, R)> {
         let dag = &self.dag;
-        let t0 = std::time::Instant::now();
         let cache = self.shared_cache(pop, None);
         let ev = self.eval_tuned(pop, &cache, tuning);
-        let trace = std::env::var("ZQ_TRACE").is_ok();
-        if trace {
-            eprintln!("shared cache: {:?}, {} cached nodes of {}", t0.elapsed(), cache.iter().filter(|c| c.is_some()).count(), cache.len());
-        }
         // Policies with the same condition share one evaluation.
         let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut group_of: HashMap<usize, usize> = HashMap::new();
@@ -1227,16 +1301,6 @@ impl RuleSet {
             .into_iter()
             .map(|e| (e, ev.amount_column(e)))
             .collect();
-        if trace {
-            eprintln!("amount columns: {:?} ({})", t0.elapsed(), columns.len());
-            let t1 = std::time::Instant::now();
-            let n: usize = groups.par_iter().map(|(r, _)| ev.root(*r).0.len()).sum();
-            eprintln!("roots only: {:?} ({n})", t1.elapsed());
-            let kinds: Vec<usize> = (0..dag.nodes.len()).filter(|&i| cache[i].is_none() && matches!(dag.nodes[i], Node::Leaf(Leaf::Cmp(..)))).collect();
-            eprintln!("uncached cmp leaves: {}", kinds.len());
-            let kinds: Vec<usize> = (0..dag.nodes.len()).filter(|&i| cache[i].is_none() && matches!(dag.nodes[i], Node::Leaf(Leaf::Range{..}))).collect();
-            eprintln!("uncached range leaves: {}", kinds.len());
-        }
         groups
             .par_iter()
             .flat_map_iter(|(root, members)| {
