@@ -28,9 +28,9 @@ use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 use zhengqi_domain::enterprise::IndicatorKind;
 
+use crate::ast::ArithOp;
 use crate::ast::CmpOp;
 use crate::bits;
-use crate::ast::ArithOp;
 use crate::exact::{NO_DATE, Q, age_years, int_range};
 use crate::population::{Column, Population};
 use crate::row::{
@@ -675,7 +675,13 @@ impl Eval<'_> {
         let mut rows = bits::rows(alive);
         let mut out: Vec<u8> = rows
             .iter()
-            .map(|&r| if bits::get(all_true, r as usize) { T } else { U })
+            .map(|&r| {
+                if bits::get(all_true, r as usize) {
+                    T
+                } else {
+                    U
+                }
+            })
             .collect();
         self.narrow(kids, true, &mut rows, &mut out, None);
         let mut t = Vec::with_capacity(rows.len());
@@ -1075,11 +1081,7 @@ impl Eval<'_> {
         let x = RExpr::new(e, self.pop);
         let (f, tp) = (&self.pop.founded, self.today_packed);
         rows.iter()
-            .map(|&r| {
-                x.eval(r as usize, f, tp)
-                    .payment_fen()
-                    .unwrap_or(NO_AMOUNT)
-            })
+            .map(|&r| x.eval(r as usize, f, tp).payment_fen().unwrap_or(NO_AMOUNT))
             .collect()
     }
 
@@ -1091,10 +1093,7 @@ impl Eval<'_> {
         out.par_chunks_mut(8192).enumerate().for_each(|(c, chunk)| {
             let base = c * 8192;
             for (i, a) in chunk.iter_mut().enumerate() {
-                *a = x
-                    .eval(base + i, f, tp)
-                    .payment_fen()
-                    .unwrap_or(NO_AMOUNT);
+                *a = x.eval(base + i, f, tp).payment_fen().unwrap_or(NO_AMOUNT);
             }
         });
         out
