@@ -1,7 +1,9 @@
 //! Performance targets of the eligibility engine, on the synthetic base
 //! (`zhengqi_eligibility::synth`): run with
 //! `cargo bench -p zhengqi-eligibility`, and `RAYON_NUM_THREADS=1` for the
-//! one-core figures. Prints one line per measurement.
+//! one-core figures. Prints one line per measurement (best of several
+//! runs) and the process's peak resident memory; results in
+//! `docs/benchmarks.md`.
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

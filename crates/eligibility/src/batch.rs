@@ -698,8 +698,9 @@ impl Eval<'_> {
 
     /// Evaluates `kids` (And when `is_and`, else Or) over `rows`, dropping
     /// the rows a part decides (false for And, true for Or) and recording
-    /// unknowns in `out`. With `pos`, decided rows are written to
-    /// `full[pos]` instead of being lost.
+    /// unknowns in `out`. With `decided = (pos, full)`, where `pos` maps
+    /// each row to its place in an outer list, a decided row's value is
+    /// written to `full` instead of being lost.
     fn narrow(
         &self,
         kids: &[usize],
