@@ -539,3 +539,37 @@ fn streaming_match_equals_the_materialised_one() {
     ids.sort();
     assert_eq!(seen, ids);
 }
+
+#[test]
+fn figures_of_far_apart_years_are_still_found() {
+    // A stray year 1 makes the year span too wide for the direct column
+    // table; lookups then go through the hash map and must agree.
+    let inds = [
+        fig(Revenue, 1, 5),
+        fig(Revenue, 2025, 3_000_000_000),
+        fig(RdSpending, 2025, 400_000_000),
+    ];
+    let rule = Rule {
+        condition: ge(ind(Revenue, 1), wan(2000)),
+        amount: Some(Expr::Arith {
+            op: ArithOp::Mul,
+            left: Box::new(ind(RdSpending, 1)),
+            right: Box::new(Expr::Lit {
+                value: Num::ratio(1, 10).unwrap(),
+                dim: Dim::Ratio,
+            }),
+        }),
+    };
+    let o = run(rule, &inds);
+    assert_eq!(o.verdict, Verdict::Eligible);
+    assert_eq!(o.amount, Some(40_000_000));
+    let rd = ReferenceData::zhuhai();
+    let ctx = Context {
+        today: today(),
+        reference: &rd,
+    };
+    let pop = Population::build([(firm(), inds.to_vec())], &ctx);
+    assert_eq!(pop.value(0, Revenue, 1), Some(5));
+    assert_eq!(pop.value(0, Revenue, 2025), Some(3_000_000_000));
+    assert_eq!(pop.value(0, Revenue, 2024), None);
+}
