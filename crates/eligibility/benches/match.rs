@@ -1,8 +1,11 @@
 //! Performance targets of the eligibility engine, on the synthetic base
 //! (`zhengqi_eligibility::synth`): run with
 //! `cargo bench -p zhengqi-eligibility`, and `RAYON_NUM_THREADS=1` for the
-//! one-core figures. Prints one line per measurement.
+//! one-core figures. Prints one line per measurement (best of several
+//! runs) and the process's peak resident memory; results in
+//! `docs/benchmarks.md`.
 
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -22,6 +25,18 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.unwrap_or_else(f))
 }
 
+/// The process's peak resident memory so far (Linux), in MB.
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn main() {
     let n: usize = std::env::var("ZQ_BENCH_ROWS")
         .ok()
@@ -39,7 +54,11 @@ fn main() {
     );
     let t = Instant::now();
     let pop = Population::build(synth::enterprises(n, 42, today, &rd), &ctx);
-    println!("build population: {:?}", t.elapsed());
+    println!(
+        "generate and build population: {:?}; peak RSS {:.1} MB",
+        t.elapsed(),
+        peak_mb()
+    );
     let b = pop.bytes();
     println!(
         "population bytes: total {:.1} MB (indicator columns {:.1} MB in {} columns, uscc {:.1} MB, categorical {:.1} MB, founded {:.1} MB, tags+certs {:.1} MB)",
@@ -57,15 +76,32 @@ fn main() {
         let t = Instant::now();
         let rs = RuleSet::new(rules.clone(), &ctx);
         let compile = t.elapsed();
-        let (d, res) = time(if policies > 100 { 3 } else { 10 }, || rs.match_all(&pop));
+        // Streaming first (nothing materialised), so the peak RSS printed
+        // after it is the engine's own working set.
+        let (ds, (pairs, und, total)) = time(if policies > 100 { 5 } else { 20 }, || {
+            let pairs = AtomicUsize::new(0);
+            let und = AtomicUsize::new(0);
+            let total = AtomicI64::new(0);
+            rs.match_all_with(&pop, |p| {
+                pairs.fetch_add(p.eligible.len(), Ordering::Relaxed);
+                und.fetch_add(p.undetermined.len(), Ordering::Relaxed);
+                total.fetch_add(p.amount_total(), Ordering::Relaxed);
+            });
+            (pairs.into_inner(), und.into_inner(), total.into_inner())
+        });
         println!(
-            "match_all {n} x {policies}: {:?} (compile {:?}); eligible pairs {}, undetermined pairs {}, result {:.1} MB",
+            "match_all_with {n} x {policies}: {ds:?} (compile {compile:?}); eligible pairs {pairs}, undetermined pairs {und}, amount total {total} fen; peak RSS {:.1} MB",
+            peak_mb()
+        );
+        let (d, res) = time(if policies > 100 { 5 } else { 20 }, || rs.match_all(&pop));
+        println!(
+            "match_all {n} x {policies}: {:?}; eligible pairs {}, undetermined pairs {}, result {:.1} MB",
             d,
-            compile,
             res.eligible_pairs(),
             res.undetermined_pairs(),
             res.bytes() as f64 / 1e6
         );
+        drop(res);
         if policies == 2000 {
             // One enterprise re-matched against every policy, and explained.
             let sample: Vec<_> = synth::enterprises(200, 42, today, &rd).collect();
@@ -101,4 +137,32 @@ fn main() {
             println!("simulate one rule over {n}: {:?} ({})", d3, sim.summary());
         }
     }
+    // USCC lookups (the index is built on the first one).
+    let t = Instant::now();
+    let first = pop.position(pop.uscc(n / 2));
+    let d0 = t.elapsed();
+    let (d, _) = time(3, || {
+        (0..1000)
+            .filter(|i| pop.position(pop.uscc(i * 397 % n.max(1))).is_some())
+            .count()
+    });
+    println!(
+        "position: first {d0:?} (builds the index, found {first:?}), then {:?} per lookup",
+        d / 1000
+    );
+    // Building alone, from enterprises already in memory (as the store
+    // hands them over).
+    let rows: Vec<_> = synth::enterprises(n, 42, today, &rd).collect();
+    let (d, p2) = time(3, || Population::build(rows.iter().cloned(), &ctx));
+    let (dc, _) = time(3, || {
+        let mut n = 0usize;
+        for r in &rows {
+            n += std::hint::black_box(r.clone()).1.len();
+        }
+        n
+    });
+    println!(
+        "Population::build {n} from memory: {d:?} (of which cloning the input {dc:?}); {} rows",
+        p2.len()
+    );
 }

@@ -5,19 +5,21 @@
 //! 属于 [珠海市]) is one node. A three-valued result is two row bitmaps
 //! (true, unknown; false is what is left). `match_all`:
 //!
-//! 1. evaluates the *shared* cheap nodes (categorical sets, and simple
-//!    thresholds used by several policies) once over every row, level by
-//!    level in parallel;
-//! 2. evaluates each distinct policy root in parallel. `And` narrows the
-//!    rows still alive (not yet false) child by child, cheapest first, and
-//!    later children only look at alive rows: when few remain, leaves visit
-//!    just those rows instead of scanning the column;
-//! 3. computes amounts on the eligible rows only, column-wise.
+//! 1. evaluates the *shared* nodes (categorical sets, and thresholds used by
+//!    several policies) once over every row, level by level in parallel;
+//! 2. evaluates each distinct policy root in parallel. `And` starts with its
+//!    shared parts, most selective first, as whole-word bitmap operations;
+//!    once fewer than 1/16 of the rows are alive it switches to a row list
+//!    (a selection vector) and evaluates the remaining parts for those rows
+//!    only, dropping each row as soon as a part is false;
+//! 3. computes amounts on the eligible rows only; a formula many policies
+//!    share is computed once for every row and then looked up.
 //!
 //! Threshold comparisons on integer columns are integer range checks whose
-//! bounds come from the exact rational literal (floor/ceil); everything else
-//! runs the same [`Q`] operations as the row evaluator, per element, so the
-//! two evaluators agree exactly (tests/equivalence.rs).
+//! bounds come from the exact rational literal (floor/ceil); general
+//! comparisons and amount formulas run the row evaluator's helpers in its
+//! order (`RExpr` mirrors `row::eval_expr` with the columns looked up once),
+//! so the two evaluators agree exactly (tests/equivalence.rs checks both strategies).
 
 use std::collections::HashMap;
 
@@ -26,13 +28,14 @@ use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 use zhengqi_domain::enterprise::IndicatorKind;
 
+use crate::ast::ArithOp;
 use crate::ast::CmpOp;
 use crate::bits;
 use crate::exact::{NO_DATE, Q, age_years, int_range};
 use crate::population::{Column, Population};
 use crate::row::{
-    CCond, CExpr, IndustryPat, Policy, RuleSet, SIZE_UNKNOWN, TierPick, Verdict, aggregate, arith,
-    compare, growth, tier_index,
+    CCond, CExpr, IndustryPat, Policy, RuleSet, SIZE_UNKNOWN, TierPick, Tri, Verdict, aggregate,
+    arith, compare, growth, tier_index,
 };
 
 /// A source of integer values a threshold can be checked against directly.
@@ -140,7 +143,6 @@ impl Dag {
         let n = nodes.len();
         let mut refs = vec![0u32; n];
         let mut height = vec![0u32; n];
-        let mut cheap = vec![false; n];
         let mut categorical = vec![false; n];
         for (i, node) in nodes.iter().enumerate() {
             let kids: &[usize] = match node {
@@ -148,7 +150,6 @@ impl Dag {
                 Node::Not(c) => std::slice::from_ref(c),
                 Node::Leaf(l) => {
                     categorical[i] = l.categorical();
-                    cheap[i] = !matches!(l, Leaf::Cmp(..));
                     continue;
                 }
             };
@@ -157,17 +158,17 @@ impl Dag {
             }
             height[i] = 1 + kids.iter().map(|&k| height[k]).max().unwrap_or(0);
             categorical[i] = kids.iter().all(|&k| categorical[k]);
-            cheap[i] = kids.iter().all(|&k| cheap[k]);
         }
         for &r in &roots {
             refs[r] += 1;
         }
         // Sharing pays when one full scan replaces several visits of alive
         // rows: always for bitmap-backed categorical sets, from four uses
-        // for threshold scans (a full scan costs about as much as visiting
-        // the alive rows of several policies).
+        // for thresholds and general comparisons (a full scan costs about
+        // as much as visiting the alive rows of a few policies, and the
+        // shared bitmap also orders the And parts by selectivity).
         let shared: Vec<bool> = (0..n)
-            .map(|i| (refs[i] >= 2 && categorical[i]) || (refs[i] >= 4 && cheap[i]))
+            .map(|i| (refs[i] >= 2 && categorical[i]) || refs[i] >= 4)
             .collect();
         let class = |i: usize| -> u8 {
             if shared[i] {
@@ -350,14 +351,176 @@ impl MatchResult {
     }
 }
 
+/// Three-valued results per row in the row-by-row phase.
+const F: u8 = 0;
+const U: u8 = 1;
+const T: u8 = 2;
+
+/// How `match_all` trades full-width bitmaps for row lists, and when it
+/// computes an amount formula once for every row.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Tuning {
+    /// An `And` continues row by row once fewer rows than this are alive;
+    /// `None`: 1/16 of the population before a part evaluated on the spot,
+    /// 1/512 before a precomputed one.
+    pub sparse_below: Option<usize>,
+    /// An amount formula used by at least this many policies is computed
+    /// once for every row and then looked up.
+    pub formula_uses: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            sparse_below: None,
+            formula_uses: 32,
+        }
+    }
+}
+
+/// A node's result, as bitmaps or (once few rows are alive) as row lists.
+enum Res {
+    Bits(Tri3),
+    Rows { t: Vec<u32>, u: Vec<u32> },
+}
+
+impl Res {
+    fn into_bits(self, words: usize) -> Tri3 {
+        match self {
+            Res::Bits(b) => b,
+            Res::Rows { t, u } => {
+                let mut tb = vec![0u64; words];
+                let mut ub = vec![0u64; words];
+                for r in t {
+                    bits::set(&mut tb, r as usize);
+                }
+                for r in u {
+                    bits::set(&mut ub, r as usize);
+                }
+                Tri3 { t: tb, u: ub }
+            }
+        }
+    }
+
+    fn into_rows(self) -> (Vec<u32>, Vec<u32>) {
+        match self {
+            Res::Bits(b) => (bits::rows(&b.t), bits::rows(&b.u)),
+            Res::Rows { t, u } => (t, u),
+        }
+    }
+}
+
+/// An expression with its columns looked up once, evaluated per row with
+/// the row evaluator's helpers in the row evaluator's order (see
+/// `row::eval_expr`, which it mirrors case by case).
+enum RExpr<'a> {
+    Lit(Q),
+    Ind(Option<&'a Column>),
+    Agg {
+        avg: bool,
+        n: u8,
+        cols: Vec<Option<&'a Column>>,
+    },
+    Growth(Option<&'a Column>, Option<&'a Column>),
+    Age,
+    Arith(ArithOp, Box<RExpr<'a>>, Box<RExpr<'a>>),
+    Min(Vec<RExpr<'a>>),
+    Max(Vec<RExpr<'a>>),
+    Tiers(Box<RExpr<'a>>, Vec<(Q, RExpr<'a>)>),
+}
+
+impl<'a> RExpr<'a> {
+    fn new(e: &CExpr, pop: &'a Population) -> RExpr<'a> {
+        match e {
+            CExpr::Lit(q) => RExpr::Lit(*q),
+            CExpr::Ind(k, y) => RExpr::Ind(pop.col(*k, *y)),
+            CExpr::Agg { kind, avg, to, n } => RExpr::Agg {
+                avg: *avg,
+                n: *n,
+                cols: (0..i32::from(*n)).map(|i| pop.col(*kind, to - i)).collect(),
+            },
+            CExpr::Growth(k, y) => RExpr::Growth(pop.col(*k, *y), pop.col(*k, y - 1)),
+            CExpr::Age => RExpr::Age,
+            CExpr::Arith(op, l, r) => RExpr::Arith(
+                *op,
+                Box::new(RExpr::new(l, pop)),
+                Box::new(RExpr::new(r, pop)),
+            ),
+            CExpr::Min(a) => RExpr::Min(a.iter().map(|x| RExpr::new(x, pop)).collect()),
+            CExpr::Max(a) => RExpr::Max(a.iter().map(|x| RExpr::new(x, pop)).collect()),
+            CExpr::Tiers(b, bands) => RExpr::Tiers(
+                Box::new(RExpr::new(b, pop)),
+                bands
+                    .iter()
+                    .map(|(q, x)| (*q, RExpr::new(x, pop)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn eval(&self, r: usize, founded: &[i32], tp: i32) -> Q {
+        let get = |c: &Option<&Column>| c.and_then(|c| c.get(r));
+        match self {
+            RExpr::Lit(q) => *q,
+            RExpr::Ind(c) => Q::opt(get(c)),
+            RExpr::Agg { avg, n, cols } => aggregate(*avg, *n, cols.iter().map(get)),
+            RExpr::Growth(now, before) => growth(get(now), get(before)),
+            RExpr::Age => age_years(tp, founded[r]),
+            RExpr::Arith(op, a, b) => arith(*op, a.eval(r, founded, tp), b.eval(r, founded, tp)),
+            RExpr::Min(args) | RExpr::Max(args) => {
+                let op: fn(Q, Q) -> Q = if matches!(self, RExpr::Min(_)) {
+                    Q::min
+                } else {
+                    Q::max
+                };
+                let Some((first, rest)) = args.split_first() else {
+                    return Q::UNKNOWN;
+                };
+                rest.iter().fold(first.eval(r, founded, tp), |acc, a| {
+                    op(acc, a.eval(r, founded, tp))
+                })
+            }
+            RExpr::Tiers(basis, bands) => {
+                let b = basis.eval(r, founded, tp);
+                match tier_index(b, bands) {
+                    TierPick::Unknown => Q::UNKNOWN,
+                    TierPick::Below => Q::ZERO,
+                    TierPick::Band(i) => bands[i].1.eval(r, founded, tp),
+                }
+            }
+        }
+    }
+}
+
 /// Evaluation of DAG nodes over one population.
 pub(crate) struct Eval<'a> {
     pub pop: &'a Population,
     pub dag: &'a Dag,
     pub cache: &'a [Option<Tri3>],
+    /// Rows true or unknown per cached node (0 for the others).
+    live: Vec<usize>,
+    all: Vec<u64>,
     pub today_packed: i32,
     pub today_days: i32,
     pub n: usize,
+    /// Fixed row-list switch (tests); `None`: by the kind of part.
+    tuned_sparse: Option<usize>,
+}
+
+#[inline]
+fn tri_of(t: &[u64], u: &[u64], r: usize) -> u8 {
+    if bits::get(t, r) {
+        T
+    } else if bits::get(u, r) {
+        U
+    } else {
+        F
+    }
+}
+
+#[inline]
+fn tri_bool(b: bool) -> u8 {
+    if b { T } else { F }
 }
 
 impl Eval<'_> {
@@ -370,35 +533,7 @@ impl Eval<'_> {
             };
         }
         match &self.dag.nodes[id] {
-            Node::And(kids) => {
-                let mut alive = care.to_vec();
-                let mut all_true = care.to_vec();
-                for &k in kids {
-                    if bits::is_empty(&alive) {
-                        break;
-                    }
-                    let owned;
-                    let r = match &self.cache[k] {
-                        Some(c) => c,
-                        None => {
-                            owned = self.node(k, &alive);
-                            &owned
-                        }
-                    };
-                    for ((a, t), (rt, ru)) in alive
-                        .iter_mut()
-                        .zip(all_true.iter_mut())
-                        .zip(r.t.iter().zip(&r.u))
-                    {
-                        *a &= rt | ru;
-                        *t &= rt;
-                    }
-                }
-                // Rows never ruled out: all parts true, or some unknown.
-                let t = and(&all_true, &alive);
-                let u = alive.iter().zip(&t).map(|(a, t)| a & !t).collect();
-                Tri3 { t, u }
-            }
+            Node::And(kids) => self.and(kids, Some(care)).into_bits(care.len()),
             Node::Or(kids) => {
                 let mut alive = care.to_vec(); // not yet true
                 let mut t = vec![0u64; care.len()];
@@ -439,6 +574,330 @@ impl Eval<'_> {
                 Tri3 { t, u: r.u }
             }
             Node::Leaf(l) => self.leaf(l, care),
+        }
+    }
+
+    /// A policy root over every row: (eligible rows, undetermined rows).
+    pub fn root(&self, id: usize) -> (Vec<u32>, Vec<u32>) {
+        if let Some(c) = &self.cache[id] {
+            return (bits::rows(&c.t), bits::rows(&c.u));
+        }
+        match &self.dag.nodes[id] {
+            Node::And(kids) => self.and(kids, None).into_rows(),
+            _ => {
+                let r = self.node(id, &self.all);
+                (bits::rows(&r.t), bits::rows(&r.u))
+            }
+        }
+    }
+
+    /// Kleene And of `kids` within `care` (`None`: every row). Precomputed
+    /// parts go first, most selective first, as whole-word operations;
+    /// once few rows are alive the rest is evaluated for those rows only.
+    fn and(&self, kids: &[usize], care: Option<&[u64]>) -> Res {
+        let mut order: Vec<usize> = kids.to_vec();
+        // Children are already sorted by cost class; among the cached ones
+        // (class 0) the most selective first. Kleene And does not depend on
+        // the order of its parts, only the work does.
+        let cached = order
+            .iter()
+            .position(|&k| self.cache[k].is_none())
+            .unwrap_or(order.len());
+        order[..cached].sort_by_key(|&k| self.live[k]);
+
+        let care = care.unwrap_or(&self.all);
+        let mut alive: Vec<u64> = Vec::new();
+        let mut all_true: Vec<u64> = Vec::new();
+        let mut started = false;
+        let mut count = usize::MAX;
+        for (i, &k) in order.iter().enumerate() {
+            // A word operation covers 64 rows, so a precomputed part stays
+            // with bitmaps until very few rows are alive; a part evaluated
+            // here switches at 1/16.
+            let below = match (self.tuned_sparse, self.cache[k].is_some()) {
+                (Some(b), _) => b,
+                (None, true) => self.n / 512,
+                (None, false) => self.n / 16,
+            };
+            if started && count < below {
+                return self.and_rows_from(&order[i..], &alive, &all_true);
+            }
+            let owned;
+            let r = match &self.cache[k] {
+                Some(c) => c,
+                None => {
+                    owned = self.node(k, if started { &alive } else { care });
+                    &owned
+                }
+            };
+            let mut c = 0usize;
+            if started {
+                for ((a, t), (rt, ru)) in alive
+                    .iter_mut()
+                    .zip(all_true.iter_mut())
+                    .zip(r.t.iter().zip(&r.u))
+                {
+                    *a &= rt | ru;
+                    *t &= rt;
+                    c += a.count_ones() as usize;
+                }
+            } else {
+                alive = Vec::with_capacity(care.len());
+                all_true = Vec::with_capacity(care.len());
+                for (cw, (rt, ru)) in care.iter().zip(r.t.iter().zip(&r.u)) {
+                    let a = cw & (rt | ru);
+                    alive.push(a);
+                    all_true.push(cw & rt);
+                    c += a.count_ones() as usize;
+                }
+                started = true;
+            }
+            count = c;
+            if count == 0 {
+                break;
+            }
+        }
+        if !started {
+            // No parts: true wherever cared for.
+            return Res::Bits(Tri3 {
+                t: care.to_vec(),
+                u: vec![0u64; care.len()],
+            });
+        }
+        // Rows never ruled out: all parts true, or some unknown.
+        let t = and(&all_true, &alive);
+        let u = alive.iter().zip(&t).map(|(a, t)| a & !t).collect();
+        Res::Bits(Tri3 { t, u })
+    }
+
+    /// The rest of an And for the alive rows, row by row.
+    fn and_rows_from(&self, kids: &[usize], alive: &[u64], all_true: &[u64]) -> Res {
+        let mut rows = bits::rows(alive);
+        let mut out: Vec<u8> = rows
+            .iter()
+            .map(|&r| {
+                if bits::get(all_true, r as usize) {
+                    T
+                } else {
+                    U
+                }
+            })
+            .collect();
+        self.narrow(kids, true, &mut rows, &mut out, None);
+        let mut t = Vec::with_capacity(rows.len());
+        let mut u = Vec::new();
+        for (r, v) in rows.into_iter().zip(out) {
+            if v == T {
+                t.push(r);
+            } else {
+                u.push(r);
+            }
+        }
+        Res::Rows { t, u }
+    }
+
+    /// Evaluates `kids` (And when `is_and`, else Or) over `rows`, dropping
+    /// the rows a part decides (false for And, true for Or) and recording
+    /// unknowns in `out`. With `decided = (pos, full)`, where `pos` maps
+    /// each row to its place in an outer list, a decided row's value is
+    /// written to `full` instead of being lost.
+    fn narrow(
+        &self,
+        kids: &[usize],
+        is_and: bool,
+        rows: &mut Vec<u32>,
+        out: &mut Vec<u8>,
+        mut decided: Option<(&mut Vec<u32>, &mut [u8])>,
+    ) {
+        let decide = if is_and { F } else { T };
+        for &k in kids {
+            if rows.is_empty() {
+                break;
+            }
+            let r = self.tri_rows(k, rows);
+            let mut w = 0;
+            for j in 0..rows.len() {
+                let v = r[j];
+                if v == decide {
+                    if let Some((pos, full)) = decided.as_mut() {
+                        full[pos[j] as usize] = decide;
+                    }
+                    continue;
+                }
+                let o = if v == U { U } else { out[j] };
+                rows[w] = rows[j];
+                out[w] = o;
+                if let Some((pos, _)) = decided.as_mut() {
+                    pos[w] = pos[j];
+                }
+                w += 1;
+            }
+            rows.truncate(w);
+            out.truncate(w);
+            if let Some((pos, _)) = decided.as_mut() {
+                pos.truncate(w);
+            }
+        }
+    }
+
+    /// A node's value for each of the ascending `rows`.
+    fn tri_rows(&self, id: usize, rows: &[u32]) -> Vec<u8> {
+        if let Some(c) = &self.cache[id] {
+            return rows
+                .iter()
+                .map(|&r| tri_of(&c.t, &c.u, r as usize))
+                .collect();
+        }
+        match &self.dag.nodes[id] {
+            Node::And(kids) | Node::Or(kids) => {
+                let is_and = matches!(self.dag.nodes[id], Node::And(_));
+                let start = if is_and { T } else { F };
+                let mut full = vec![start; rows.len()];
+                let mut pos: Vec<u32> = (0..rows.len() as u32).collect();
+                let mut sub = rows.to_vec();
+                let mut out = vec![start; rows.len()];
+                self.narrow(
+                    kids,
+                    is_and,
+                    &mut sub,
+                    &mut out,
+                    Some((&mut pos, &mut full)),
+                );
+                for (p, v) in pos.into_iter().zip(out) {
+                    full[p as usize] = v;
+                }
+                full
+            }
+            Node::Not(k) => {
+                let mut v = self.tri_rows(*k, rows);
+                for x in &mut v {
+                    *x = T - *x;
+                }
+                v
+            }
+            Node::Leaf(l) => self.leaf_rows(l, rows),
+        }
+    }
+
+    fn leaf_rows(&self, l: &Leaf, rows: &[u32]) -> Vec<u8> {
+        let pop = self.pop;
+        match l {
+            Leaf::Const(b) => vec![tri_bool(*b); rows.len()],
+            Leaf::Size(mask) => {
+                let lut: Vec<u8> = (0..5u8)
+                    .map(|c| {
+                        if c == SIZE_UNKNOWN {
+                            U
+                        } else {
+                            tri_bool(mask & (1 << c) != 0)
+                        }
+                    })
+                    .collect();
+                rows.iter()
+                    .map(|&r| lut[pop.size[r as usize] as usize])
+                    .collect()
+            }
+            Leaf::Area(codes) => {
+                let d = &pop.area;
+                let lut: Vec<u8> = d
+                    .facts
+                    .iter()
+                    .map(|chain| tri_bool(codes.iter().any(|c| chain.contains(c))))
+                    .collect();
+                rows.iter()
+                    .map(|&r| lut[d.ids[r as usize] as usize])
+                    .collect()
+            }
+            Leaf::Industry(pats) => {
+                let d = &pop.industry;
+                let lut: Vec<u8> = d
+                    .facts
+                    .iter()
+                    .map(|f| tri_bool(pats.iter().any(|p| p.matches(f))))
+                    .collect();
+                rows.iter()
+                    .map(|&r| lut[d.ids[r as usize] as usize])
+                    .collect()
+            }
+            Leaf::Tag(tag) => {
+                let list = pop.tags.get(tag).unwrap_or(&[]);
+                let mut lo = 0;
+                rows.iter()
+                    .map(|&r| {
+                        lo += list[lo..].partition_point(|&x| x < r);
+                        tri_bool(list.get(lo) == Some(&r))
+                    })
+                    .collect()
+            }
+            Leaf::Cert(name) => {
+                let list = pop.certs.get(name).unwrap_or(&[]);
+                let day = self.today_days;
+                let mut lo = 0;
+                rows.iter()
+                    .map(|&r| {
+                        lo += list[lo..].partition_point(|c| c.row < r);
+                        let ok = list[lo..]
+                            .iter()
+                            .take_while(|c| c.row == r)
+                            .any(|c| c.from <= day && day <= c.to);
+                        tri_bool(ok)
+                    })
+                    .collect()
+            }
+            Leaf::Range { src, lo, hi, neg } => {
+                let (lo, hi, neg) = (*lo, *hi, *neg);
+                let accept = |v: i128| tri_bool((lo <= v && v <= hi) != neg);
+                match src {
+                    Src::Ind(k, y) => {
+                        let Some(col) = pop.col(*k, *y) else {
+                            return vec![U; rows.len()];
+                        };
+                        rows.iter()
+                            .map(|&r| match col.get(r as usize) {
+                                Some(v) => accept(i128::from(v)),
+                                None => U,
+                            })
+                            .collect()
+                    }
+                    Src::Age => {
+                        let tp = self.today_packed;
+                        rows.iter()
+                            .map(|&r| {
+                                let f = pop.founded[r as usize];
+                                if f == NO_DATE {
+                                    U
+                                } else {
+                                    accept(i128::from(tp - f).div_euclid(512))
+                                }
+                            })
+                            .collect()
+                    }
+                    Src::Sum(k, to, n) => {
+                        let cols: Vec<Option<&Column>> =
+                            (0..i32::from(*n)).map(|i| pop.col(*k, to - i)).collect();
+                        rows.iter()
+                            .map(|&r| match sum_of(&cols, r as usize) {
+                                Some(s) => accept(s),
+                                None => U,
+                            })
+                            .collect()
+                    }
+                }
+            }
+            Leaf::Cmp(op, l, r) => {
+                let (l, r) = (RExpr::new(l, pop), RExpr::new(r, pop));
+                let (f, tp) = (&pop.founded, self.today_packed);
+                rows.iter()
+                    .map(|&row| {
+                        let row = row as usize;
+                        match compare(*op, l.eval(row, f, tp), r.eval(row, f, tp)) {
+                            Tri::True => T,
+                            Tri::Unknown => U,
+                            Tri::False => F,
+                        }
+                    })
+                    .collect()
+            }
         }
     }
 
@@ -508,17 +967,16 @@ impl Eval<'_> {
                 Tri3 { t, u: zeros() }
             }
             Leaf::Range { src, lo, hi, neg } => self.range(src, *lo, *hi, *neg, care),
-            Leaf::Cmp(op, l, r) => {
+            Leaf::Cmp(..) => {
                 let rows = bits::rows(care);
-                let a = self.vexpr(l, &rows);
-                let b = self.vexpr(r, &rows);
+                let v = self.leaf_rows(l, &rows);
                 let mut t = zeros();
                 let mut u = zeros();
-                for ((&row, x), y) in rows.iter().zip(a).zip(b) {
-                    match compare(*op, x, y) {
-                        crate::row::Tri::True => bits::set(&mut t, row as usize),
-                        crate::row::Tri::Unknown => bits::set(&mut u, row as usize),
-                        crate::row::Tri::False => {}
+                for (&row, x) in rows.iter().zip(v) {
+                    if x == T {
+                        bits::set(&mut t, row as usize);
+                    } else if x == U {
+                        bits::set(&mut u, row as usize);
                     }
                 }
                 Tri3 { t, u }
@@ -569,7 +1027,7 @@ impl Eval<'_> {
         let accept = |v: i128| (lo <= v && v <= hi) != neg;
         match src {
             Src::Ind(k, y) => {
-                let Some(col) = self.pop.columns.get(&(*k, *y)) else {
+                let Some(col) = self.pop.col(*k, *y) else {
                     return Tri3 {
                         t,
                         u: care.to_vec(),
@@ -600,126 +1058,57 @@ impl Eval<'_> {
             }
             Src::Sum(k, to, n) => {
                 let cols: Vec<Option<&Column>> = (0..i32::from(*n))
-                    .map(|i| self.pop.columns.get(&(*k, to - i)))
+                    .map(|i| self.pop.col(*k, to - i))
                     .collect();
-                bits::for_each(care, |r| {
-                    let mut sum: i128 = 0;
-                    for c in &cols {
-                        match c.and_then(|c| c.get(r)) {
-                            Some(v) => sum += i128::from(v),
-                            None => {
-                                bits::set(&mut u, r);
-                                return;
-                            }
+                bits::for_each(care, |r| match sum_of(&cols, r) {
+                    Some(s) => {
+                        if accept(s) {
+                            bits::set(&mut t, r);
                         }
                     }
-                    if accept(sum) {
-                        bits::set(&mut t, r);
-                    }
+                    None => bits::set(&mut u, r),
                 });
             }
         }
         Tri3 { t, u }
     }
 
-    /// An expression for each of `rows`, column-wise, with the row
-    /// evaluator's operations in the row evaluator's order.
-    pub fn vexpr(&self, e: &CExpr, rows: &[u32]) -> Vec<Q> {
-        let pop = self.pop;
-        match e {
-            CExpr::Lit(q) => vec![*q; rows.len()],
-            CExpr::Ind(k, y) => match pop.columns.get(&(*k, *y)) {
-                Some(c) => rows.iter().map(|&r| Q::opt(c.get(r as usize))).collect(),
-                None => vec![Q::UNKNOWN; rows.len()],
-            },
-            CExpr::Agg { kind, avg, to, n } => {
-                let cols: Vec<Option<&Column>> = (0..i32::from(*n))
-                    .map(|i| pop.columns.get(&(*kind, to - i)))
-                    .collect();
-                rows.iter()
-                    .map(|&r| {
-                        aggregate(
-                            *avg,
-                            *n,
-                            cols.iter().map(|c| c.and_then(|c| c.get(r as usize))),
-                        )
-                    })
-                    .collect()
-            }
-            CExpr::Growth(k, y) => {
-                let now = pop.columns.get(&(*k, *y));
-                let before = pop.columns.get(&(*k, y - 1));
-                rows.iter()
-                    .map(|&r| {
-                        let r = r as usize;
-                        growth(now.and_then(|c| c.get(r)), before.and_then(|c| c.get(r)))
-                    })
-                    .collect()
-            }
-            CExpr::Age => rows
-                .iter()
-                .map(|&r| age_years(self.today_packed, pop.founded[r as usize]))
-                .collect(),
-            CExpr::Arith(op, l, r) => {
-                let mut a = self.vexpr(l, rows);
-                let b = self.vexpr(r, rows);
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x = arith(*op, *x, y);
-                }
-                a
-            }
-            CExpr::Min(args) | CExpr::Max(args) => {
-                let op: fn(Q, Q) -> Q = if matches!(e, CExpr::Min(_)) {
-                    Q::min
-                } else {
-                    Q::max
-                };
-                let Some((first, rest)) = args.split_first() else {
-                    return vec![Q::UNKNOWN; rows.len()];
-                };
-                let mut acc = self.vexpr(first, rows);
-                for a in rest {
-                    let b = self.vexpr(a, rows);
-                    for (x, y) in acc.iter_mut().zip(b) {
-                        *x = op(*x, y);
-                    }
-                }
-                acc
-            }
-            CExpr::Tiers(basis, bands) => {
-                let b = self.vexpr(basis, rows);
-                let mut out = vec![Q::UNKNOWN; rows.len()];
-                let mut per_band: Vec<Vec<usize>> = vec![Vec::new(); bands.len()];
-                for (i, q) in b.into_iter().enumerate() {
-                    match tier_index(q, bands) {
-                        TierPick::Unknown => {}
-                        TierPick::Below => out[i] = Q::ZERO,
-                        TierPick::Band(k) => per_band[k].push(i),
-                    }
-                }
-                // Each band's amount only for the rows that fall in it.
-                for (k, idx) in per_band.iter().enumerate() {
-                    if idx.is_empty() {
-                        continue;
-                    }
-                    let sub: Vec<u32> = idx.iter().map(|&i| rows[i]).collect();
-                    let vals = self.vexpr(&bands[k].1, &sub);
-                    for (&i, v) in idx.iter().zip(vals) {
-                        out[i] = v;
-                    }
-                }
-                out
-            }
-        }
-    }
-
-    /// Final amounts of the given (eligible) rows.
+    /// Final amounts of the given (eligible) rows: the row evaluator's
+    /// formula evaluation and rounding, on the population's columns.
     pub fn amounts(&self, e: &CExpr, rows: &[u32]) -> Vec<i64> {
-        self.vexpr(e, rows)
-            .into_iter()
-            .map(|q| q.payment_fen().unwrap_or(NO_AMOUNT))
+        if let CExpr::Lit(q) = e {
+            return vec![q.payment_fen().unwrap_or(NO_AMOUNT); rows.len()];
+        }
+        let x = RExpr::new(e, self.pop);
+        let (f, tp) = (&self.pop.founded, self.today_packed);
+        rows.iter()
+            .map(|&r| x.eval(r as usize, f, tp).payment_fen().unwrap_or(NO_AMOUNT))
             .collect()
     }
+
+    /// A formula's amount for every row, in parallel.
+    fn amount_column(&self, e: &CExpr) -> Vec<i64> {
+        let x = RExpr::new(e, self.pop);
+        let (f, tp) = (&self.pop.founded, self.today_packed);
+        let mut out = vec![0i64; self.n];
+        out.par_chunks_mut(8192).enumerate().for_each(|(c, chunk)| {
+            let base = c * 8192;
+            for (i, a) in chunk.iter_mut().enumerate() {
+                *a = x.eval(base + i, f, tp).payment_fen().unwrap_or(NO_AMOUNT);
+            }
+        });
+        out
+    }
+}
+
+/// Sum of a row's figures over the columns; `None` if one is missing.
+#[inline]
+fn sum_of(cols: &[Option<&Column>], r: usize) -> Option<i128> {
+    let mut sum: i128 = 0;
+    for c in cols {
+        sum += i128::from(c.and_then(|c| c.get(r))?);
+    }
+    Some(sum)
 }
 
 fn and(a: &[u64], b: &[u64]) -> Vec<u64> {
@@ -761,19 +1150,79 @@ fn dense_range(
     }
 }
 
+/// One policy's rows, lent to the callback of [`RuleSet::match_all_with`].
+#[derive(Clone, Copy, Debug)]
+pub struct PolicyRows<'a> {
+    pub policy: i64,
+    /// Ascending.
+    pub eligible: &'a [u32],
+    /// Aligned with `eligible`; empty when the rule has no amount formula.
+    amounts: &'a [i64],
+    /// Ascending.
+    pub undetermined: &'a [u32],
+}
+
+impl PolicyRows<'_> {
+    /// Amount (分) of the `i`-th eligible row.
+    pub fn amount(&self, i: usize) -> Option<i64> {
+        self.amounts.get(i).copied().filter(|&a| a != NO_AMOUNT)
+    }
+
+    /// Sum of the known amounts (saturating).
+    pub fn amount_total(&self) -> i64 {
+        self.amounts
+            .iter()
+            .filter(|&&a| a != NO_AMOUNT)
+            .fold(0i64, |s, &a| s.saturating_add(a))
+    }
+
+    /// An owned copy.
+    pub fn to_match(&self) -> PolicyMatch {
+        PolicyMatch {
+            policy: self.policy,
+            eligible: self.eligible.to_vec(),
+            amounts: self.amounts.to_vec(),
+            undetermined: self.undetermined.to_vec(),
+        }
+    }
+}
+
 impl RuleSet {
     pub(crate) fn eval_ctx<'a>(
         &'a self,
         pop: &'a Population,
         cache: &'a [Option<Tri3>],
     ) -> Eval<'a> {
+        self.eval_tuned(pop, cache, Tuning::default())
+    }
+
+    fn eval_tuned<'a>(
+        &'a self,
+        pop: &'a Population,
+        cache: &'a [Option<Tri3>],
+        tuning: Tuning,
+    ) -> Eval<'a> {
+        let live = cache
+            .iter()
+            .map(|c| {
+                c.as_ref().map_or(0, |c| {
+                    c.t.iter()
+                        .zip(&c.u)
+                        .map(|(t, u)| (t | u).count_ones() as usize)
+                        .sum()
+                })
+            })
+            .collect();
         Eval {
             pop,
             dag: &self.dag,
             cache,
+            live,
+            all: bits::ones(pop.len()),
             today_packed: self.today_packed,
             today_days: self.today.num_days_from_ce(),
             n: pop.len(),
+            tuned_sparse: tuning.sparse_below,
         }
     }
 
@@ -786,7 +1235,6 @@ impl RuleSet {
     ) -> Vec<Option<Tri3>> {
         let dag = &self.dag;
         let mut cache: Vec<Option<Tri3>> = (0..dag.nodes.len()).map(|_| None).collect();
-        let all = bits::ones(pop.len());
         let mut todo: Vec<usize> = (0..dag.nodes.len())
             .filter(|&i| dag.shared[i] && only.is_none_or(|o| o[i]))
             .collect();
@@ -802,7 +1250,7 @@ impl RuleSet {
                 let ev = self.eval_ctx(pop, &cache);
                 todo[start..end]
                     .par_iter()
-                    .map(|&i| (i, ev.node(i, &all)))
+                    .map(|&i| (i, ev.node(i, &ev.all)))
                     .collect()
             };
             for (i, r) in level {
@@ -813,50 +1261,115 @@ impl RuleSet {
         cache
     }
 
+    /// Runs every distinct policy condition over the population in
+    /// parallel and hands each policy's rows to `sink` (on a worker thread,
+    /// in no particular order); returns what `sink` returned, by policy.
+    fn run<R: Send>(
+        &self,
+        pop: &Population,
+        tuning: Tuning,
+        sink: impl Fn(usize, PolicyRows<'_>) -> R + Sync,
+    ) -> Vec<(usize, R)> {
+        let dag = &self.dag;
+        let cache = self.shared_cache(pop, None);
+        let ev = self.eval_tuned(pop, &cache, tuning);
+        // Policies with the same condition share one evaluation.
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut group_of: HashMap<usize, usize> = HashMap::new();
+        for (p, &r) in dag.roots.iter().enumerate() {
+            let g = *group_of.entry(r).or_insert_with(|| {
+                groups.push((r, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(p);
+        }
+        // Amount formulas many policies use are computed once per row.
+        let mut uses: HashMap<&CExpr, usize> = HashMap::new();
+        for p in &self.policies {
+            if let Some(a) = &p.amount
+                && !matches!(a, CExpr::Lit(_))
+            {
+                *uses.entry(a).or_default() += 1;
+            }
+        }
+        let common: Vec<&CExpr> = uses
+            .into_iter()
+            .filter(|&(_, n)| n >= tuning.formula_uses)
+            .map(|(e, _)| e)
+            .collect();
+        let columns: HashMap<&CExpr, Vec<i64>> = common
+            .into_iter()
+            .map(|e| (e, ev.amount_column(e)))
+            .collect();
+        groups
+            .par_iter()
+            .flat_map_iter(|(root, members)| {
+                let (elig, und) = ev.root(*root);
+                members
+                    .iter()
+                    .map(|&p| {
+                        let amounts = match &self.policies[p].amount {
+                            None => Vec::new(),
+                            Some(e) => match columns.get(e) {
+                                Some(col) => elig.iter().map(|&r| col[r as usize]).collect(),
+                                None => ev.amounts(e, &elig),
+                            },
+                        };
+                        let rows = PolicyRows {
+                            policy: self.policies[p].id,
+                            eligible: &elig,
+                            amounts: &amounts,
+                            undetermined: &und,
+                        };
+                        (p, sink(p, rows))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Every policy over every row of the population (the population must
     /// have been built with the same reference data).
     pub fn match_all(&self, pop: &Population) -> MatchResult {
-        let dag = &self.dag;
-        // Only nodes reachable from some root matter (all are, by construction).
-        let cache = self.shared_cache(pop, None);
-        let ev = self.eval_ctx(pop, &cache);
-        let all = bits::ones(pop.len());
-        // Policies with the same condition share one evaluation.
-        let mut first_of_root: HashMap<usize, usize> = HashMap::new();
-        let mut distinct: Vec<usize> = Vec::new();
-        for &r in &dag.roots {
-            first_of_root.entry(r).or_insert_with(|| {
-                distinct.push(r);
-                distinct.len() - 1
-            });
+        self.match_all_tuned(pop, Tuning::default())
+    }
+
+    pub(crate) fn match_all_tuned(&self, pop: &Population, tuning: Tuning) -> MatchResult {
+        let mut out: Vec<Option<PolicyMatch>> = (0..self.policies.len()).map(|_| None).collect();
+        for (p, m) in self.run(pop, tuning, |_, rows| rows.to_match()) {
+            out[p] = Some(m);
         }
-        let verdicts: Vec<(Vec<u32>, Vec<u32>)> = distinct
-            .par_iter()
-            .map(|&r| {
-                let res = ev.node(r, &all);
-                (bits::rows(&res.t), bits::rows(&res.u))
-            })
-            .collect();
-        let policies: Vec<PolicyMatch> = self
-            .policies
-            .par_iter()
-            .zip(dag.roots.par_iter())
-            .map(|(p, root)| {
-                let (elig, und) = &verdicts[first_of_root[root]];
-                PolicyMatch {
-                    policy: p.id,
-                    amounts: match &p.amount {
-                        Some(a) => ev.amounts(a, elig),
-                        None => Vec::new(),
-                    },
-                    eligible: elig.clone(),
-                    undetermined: und.clone(),
-                }
-            })
-            .collect();
         MatchResult {
             rows: pop.len(),
-            policies,
+            policies: out.into_iter().flatten().collect(),
         }
+    }
+
+    /// Test hook: `match_all` with the row-by-row switch at `sparse_below`
+    /// alive rows and formulas shared from `formula_uses` policies, so both
+    /// strategies can be checked on small populations.
+    #[doc(hidden)]
+    pub fn match_all_with_tuning(
+        &self,
+        pop: &Population,
+        sparse_below: usize,
+        formula_uses: usize,
+    ) -> MatchResult {
+        self.match_all_tuned(
+            pop,
+            Tuning {
+                sparse_below: Some(sparse_below),
+                formula_uses,
+            },
+        )
+    }
+
+    /// Every policy over every row without keeping the whole result:
+    /// `f` sees each policy's eligible rows (with amounts) and undetermined
+    /// rows once, on a worker thread, in no particular order. Use it when
+    /// the result is counted, summed or written out rather than kept (the
+    /// full result of 2,000 policies over 400,000 enterprises is ~100 MB).
+    pub fn match_all_with(&self, pop: &Population, f: impl Fn(PolicyRows<'_>) + Sync) {
+        self.run(pop, Tuning::default(), |_, rows| f(rows));
     }
 }

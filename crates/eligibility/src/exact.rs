@@ -210,6 +210,12 @@ impl Q {
         if self.n <= 0 {
             return Some(0);
         }
+        // The same rule in 64 bits when it fits (i128 division is a slow
+        // library call and this runs once per eligible pair).
+        if let (Ok(n), Ok(d)) = (i64::try_from(self.n), i64::try_from(self.d)) {
+            let (q, r) = (n / d, n % d);
+            return Some(if r >= d - r { q + 1 } else { q });
+        }
         let q = self.n / self.d;
         let r = self.n % self.d;
         // r ≥ d − r is 2r ≥ d without the overflow of 2r.

@@ -29,7 +29,7 @@ pub mod simulate;
 pub mod syntax;
 pub mod synth;
 
-pub use batch::{MatchResult, MatchRow, PolicyMatch};
+pub use batch::{MatchResult, MatchRow, PolicyMatch, PolicyRows};
 pub use explain::{CondExplanation, Explanation, ValueUsed};
 pub use population::{Population, PopulationBytes};
 pub use row::{Context, Outcome, RuleSet, Verdict};

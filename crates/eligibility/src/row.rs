@@ -384,7 +384,7 @@ pub(crate) enum TierPick {
 }
 
 /// The last band whose lower bound (inclusive) is ≤ the basis.
-pub(crate) fn tier_index(basis: Q, bands: &[(Q, CExpr)]) -> TierPick {
+pub(crate) fn tier_index<T>(basis: Q, bands: &[(Q, T)]) -> TierPick {
     if !basis.known() {
         return TierPick::Unknown;
     }

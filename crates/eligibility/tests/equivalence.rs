@@ -287,22 +287,45 @@ fn check(
     }
     let rs = RuleSet::new(set, &ctx);
     let pop = Population::build(rows.iter().cloned(), &ctx);
-    let res = rs.match_all(&pop);
-    prop_assert_eq!(res.policies.len(), rs.len());
-    for pm in &res.policies {
-        for (row, (e, ind)) in rows.iter().enumerate() {
-            let expect = rs.evaluate(pm.policy, e, ind).unwrap();
-            let (v, a) = pm.outcome(row as u32);
-            prop_assert_eq!(
-                (v, a),
-                (expect.verdict, expect.amount),
-                "policy {} row {}: {:?}",
-                pm.policy,
-                row,
-                rs.rule(pm.policy)
-            );
+    // The default strategy, then all bitmaps with per-policy amounts, then
+    // row lists right after the first part with every formula computed
+    // over all rows: each must give the row evaluator's answers.
+    let results = [
+        ("default", rs.match_all(&pop)),
+        ("bitmaps", rs.match_all_with_tuning(&pop, 0, usize::MAX)),
+        ("rows", rs.match_all_with_tuning(&pop, usize::MAX, 1)),
+    ];
+    for (name, res) in &results {
+        prop_assert_eq!(res.policies.len(), rs.len());
+        for pm in &res.policies {
+            for (row, (e, ind)) in rows.iter().enumerate() {
+                let expect = rs.evaluate(pm.policy, e, ind).unwrap();
+                let (v, a) = pm.outcome(row as u32);
+                prop_assert_eq!(
+                    (v, a),
+                    (expect.verdict, expect.amount),
+                    "{} policy {} row {}: {:?}",
+                    name,
+                    pm.policy,
+                    row,
+                    rs.rule(pm.policy)
+                );
+            }
         }
     }
+    // The streaming form hands out the same rows and amounts.
+    let seen = std::sync::Mutex::new(Vec::new());
+    rs.match_all_with(&pop, |p| {
+        seen.lock().unwrap().push(p.to_match());
+    });
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort_by_key(|p| p.policy);
+    let mut expect = results[0].1.policies.clone();
+    expect.sort_by_key(|p| p.policy);
+    prop_assert_eq!(
+        serde_json::to_value(&seen).unwrap(),
+        serde_json::to_value(&expect).unwrap()
+    );
     // match_one is evaluate for every policy.
     for (e, ind) in rows {
         for (id, o) in rs.match_one(e, ind) {
@@ -333,13 +356,22 @@ proptest! {
             prop_assert!(pop.replace(a, &rows[b].0, &rows[b].1, &rd));
         }
         let rs = RuleSet::new(rules.iter().cloned().enumerate().map(|(i, r)| (i as i64, r)).collect(), &ctx);
-        let res = rs.match_all(&pop);
-        for pm in &res.policies {
-            for (row, (e, ind)) in current.iter().enumerate() {
-                let expect = rs.evaluate(pm.policy, e, ind).unwrap();
-                prop_assert_eq!(pm.outcome(row as u32), (expect.verdict, expect.amount));
+        for res in [rs.match_all(&pop), rs.match_all_with_tuning(&pop, usize::MAX, 1)] {
+            for pm in &res.policies {
+                for (row, (e, ind)) in current.iter().enumerate() {
+                    let expect = rs.evaluate(pm.policy, e, ind).unwrap();
+                    prop_assert_eq!(pm.outcome(row as u32), (expect.verdict, expect.amount));
+                }
             }
         }
+        // Every row is found by its USCC (the test rows share one USCC, so
+        // the lowest row holding it).
+        for (row, (e, _)) in current.iter().enumerate() {
+            let found = pop.position(e.uscc.as_str()).unwrap();
+            prop_assert!(found <= row);
+            prop_assert_eq!(pop.uscc(found), e.uscc.as_str());
+        }
+        prop_assert_eq!(pop.position("not a uscc"), None);
     }
 }
 

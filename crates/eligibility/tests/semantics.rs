@@ -482,3 +482,94 @@ fn simulation_counts_and_blockers() {
     assert_eq!(s.by_section[0].eligible, 2);
     assert!(s.summary().starts_with("符合 2 家"), "{}", s.summary());
 }
+
+#[test]
+fn rows_are_found_by_uscc_and_the_index_follows_replacements() {
+    let rd = ReferenceData::zhuhai();
+    let ctx = Context {
+        today: today(),
+        reference: &rd,
+    };
+    let rows: Vec<_> = zhengqi_eligibility::synth::enterprises(300, 5, today(), &rd).collect();
+    let mut pop = Population::build(rows.iter().cloned(), &ctx);
+    for (r, (e, _)) in rows.iter().enumerate() {
+        assert_eq!(pop.position(e.uscc.as_str()), Some(r));
+    }
+    assert_eq!(pop.position("91440400MA4UX0000X"), None);
+    assert_eq!(pop.position(""), None);
+    // Row 7 now holds row 3's enterprise: the lowest row wins, and row 7's
+    // old USCC is gone.
+    assert!(pop.replace(7, &rows[3].0, &rows[3].1, &rd));
+    assert_eq!(pop.position(rows[3].0.uscc.as_str()), Some(3));
+    assert_eq!(pop.position(rows[7].0.uscc.as_str()), None);
+    let mut e = firm();
+    e.uscc = Uscc::from_body("91440400MA4UX0001").unwrap();
+    let row = pop.push(&e, &[], &rd);
+    assert_eq!(pop.position(e.uscc.as_str()), Some(row));
+}
+
+#[test]
+fn streaming_match_equals_the_materialised_one() {
+    let rd = ReferenceData::zhuhai();
+    let ctx = Context {
+        today: today(),
+        reference: &rd,
+    };
+    let pop = Population::build(
+        zhengqi_eligibility::synth::enterprises(3000, 9, today(), &rd),
+        &ctx,
+    );
+    let rs = RuleSet::new(zhengqi_eligibility::synth::rules(60, 3, today()), &ctx);
+    let full = rs.match_all(&pop);
+    assert!(full.eligible_pairs() > 0 && full.undetermined_pairs() > 0);
+    let seen = std::sync::Mutex::new(Vec::new());
+    rs.match_all_with(&pop, |p| {
+        let m = full.policy(p.policy).unwrap();
+        assert_eq!(p.eligible, m.eligible.as_slice());
+        assert_eq!(p.undetermined, m.undetermined.as_slice());
+        for i in 0..p.eligible.len() {
+            assert_eq!(p.amount(i), m.amount(i));
+        }
+        assert_eq!(p.amount_total(), m.amount_total());
+        seen.lock().unwrap().push(p.policy);
+    });
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort();
+    let mut ids: Vec<i64> = rs.policy_ids().collect();
+    ids.sort();
+    assert_eq!(seen, ids);
+}
+
+#[test]
+fn figures_of_far_apart_years_are_still_found() {
+    // A stray year 1 makes the year span too wide for the direct column
+    // table; lookups then go through the hash map and must agree.
+    let inds = [
+        fig(Revenue, 1, 5),
+        fig(Revenue, 2025, 3_000_000_000),
+        fig(RdSpending, 2025, 400_000_000),
+    ];
+    let rule = Rule {
+        condition: ge(ind(Revenue, 1), wan(2000)),
+        amount: Some(Expr::Arith {
+            op: ArithOp::Mul,
+            left: Box::new(ind(RdSpending, 1)),
+            right: Box::new(Expr::Lit {
+                value: Num::ratio(1, 10).unwrap(),
+                dim: Dim::Ratio,
+            }),
+        }),
+    };
+    let o = run(rule, &inds);
+    assert_eq!(o.verdict, Verdict::Eligible);
+    assert_eq!(o.amount, Some(40_000_000));
+    let rd = ReferenceData::zhuhai();
+    let ctx = Context {
+        today: today(),
+        reference: &rd,
+    };
+    let pop = Population::build([(firm(), inds.to_vec())], &ctx);
+    assert_eq!(pop.value(0, Revenue, 1), Some(5));
+    assert_eq!(pop.value(0, Revenue, 2025), Some(3_000_000_000));
+    assert_eq!(pop.value(0, Revenue, 2024), None);
+}

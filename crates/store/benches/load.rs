@@ -11,6 +11,20 @@ use zhengqi_domain::reference::ReferenceData;
 use zhengqi_eligibility::{Context, Population, synth};
 use zhengqi_store::testing::{bulk_insert_subjects, fresh_store, target};
 
+/// CPU seconds (user + system, all threads) this process has used, from
+/// /proc (Linux): on a shared machine wall time includes waiting for a core.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("N")
@@ -34,6 +48,7 @@ async fn main() {
     drop(rows);
     for run in 1..=3 {
         let t = Instant::now();
+        let c0 = cpu_s();
         let subjects = store.load_subjects().await.expect("load");
         let t_load = t.elapsed();
         let t = Instant::now();
@@ -44,11 +59,12 @@ async fn main() {
         let pop = Population::build(subjects, &ctx);
         let t_build = t.elapsed();
         println!(
-            "run {run}: read {} enterprises in {:.2} s, built the population in {:.2} s, total {:.2} s",
+            "run {run}: read {} enterprises in {:.2} s, built the population in {:.2} s, total {:.2} s (CPU {:.2} s)",
             pop.len(),
             t_load.as_secs_f64(),
             t_build.as_secs_f64(),
-            (t_load + t_build).as_secs_f64()
+            (t_load + t_build).as_secs_f64(),
+            cpu_s() - c0
         );
     }
 }

@@ -68,7 +68,7 @@ pub async fn bulk_insert_subjects(
     use sqlx::AssertSqlSafe;
     let mut tx = store.begin().await?;
     let now = crate::ts(chrono::Utc::now());
-    for chunk in rows.chunks(400) {
+    for chunk in rows.chunks(50) {
         let mut sql = String::from(
             "INSERT INTO enterprises (uscc, name, legal_rep, founded, area, industry, size_class, size_basis, \
              tags, certifications, created_at, updated_at) VALUES ",
@@ -115,7 +115,9 @@ pub async fn bulk_insert_subjects(
         .iter()
         .flat_map(|(e, ind)| ind.iter().map(move |i| (e.uscc.as_str(), i)))
         .collect();
-    for chunk in inds.chunks(1000) {
+    // Small statements: SQLite resolves each `$n` by scanning the parameter
+    // names, so a statement's cost grows with the square of its parameters.
+    for chunk in inds.chunks(100) {
         let mut sql = String::from(
             "INSERT INTO indicators (uscc, kind, year, value, source, arrived_at) VALUES ",
         );
