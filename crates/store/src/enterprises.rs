@@ -160,6 +160,34 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// Registered names of the given codes (unknown codes are left out): one
+    /// query per 500 codes, so pages that list enterprises never load the
+    /// whole base.
+    pub async fn enterprise_names<'a>(
+        &self,
+        usccs: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, String>> {
+        let mut codes: Vec<&str> = usccs.into_iter().collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut out = HashMap::with_capacity(codes.len());
+        for chunk in codes.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT uscc, name FROM enterprises WHERE uscc IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for c in chunk {
+                q = q.bind(*c);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(r.try_get("uscc")?, r.try_get("name")?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates or replaces one record; an identical record is left alone
     /// (and not audited), which makes re-imports idempotent.
     pub async fn upsert_enterprise(&self, e: &Enterprise, actor: &Actor) -> Result<UpsertOutcome> {

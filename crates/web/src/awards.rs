@@ -371,8 +371,11 @@ async fn detail(
     l: &AwardList,
     pol: &PolicySummary,
 ) -> Result<AwardListDetail, ApiError> {
-    let names = crate::rules::base(s).await?;
     let awards = s.store.awards(l.id).await?;
+    let names = s
+        .store
+        .enterprise_names(awards.iter().map(|a| a.uscc.as_str()))
+        .await?;
     let ids: std::collections::HashSet<String> = awards.iter().map(|a| a.id.to_string()).collect();
     let (mut trail, _) = s
         .store
@@ -403,7 +406,7 @@ async fn detail(
             .iter()
             .map(|a| AwardView {
                 id: a.id,
-                name: names.names.get(&a.uscc).cloned().unwrap_or_default(),
+                name: names.get(&a.uscc).cloned().unwrap_or_default(),
                 uscc: a.uscc.clone(),
                 amount: a.amount,
                 amount_text: yuan(a.amount),
@@ -871,17 +874,18 @@ async fn public_page(
         return Err(PageError::not_found());
     }
     let pol = policy_of(&s, l.policy_id).await.map_err(page_err)?;
-    let b = crate::rules::base(&s).await.map_err(page_err)?;
-    let rows = s
+    let awards = s.store.awards(l.id).await?;
+    let names = s
         .store
-        .awards(l.id)
-        .await?
+        .enterprise_names(awards.iter().map(|a| a.uscc.as_str()))
+        .await?;
+    let rows = awards
         .into_iter()
         .filter(|a| a.status != zhengqi_eligibility::award::AwardStatus::Withdrawn)
         .map(|a| {
             (
                 mask_uscc(&a.uscc),
-                b.names.get(&a.uscc).cloned().unwrap_or_default(),
+                names.get(&a.uscc).cloned().unwrap_or_default(),
                 yuan(a.amount),
                 a.id,
             )
@@ -969,11 +973,12 @@ async fn applications_page(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let b = crate::rules::base(&s).await.map_err(page_err)?;
-    let rows = s
+    let apps = s.store.applications(None, None).await?;
+    let names = s
         .store
-        .applications(None, None)
-        .await?
+        .enterprise_names(apps.iter().map(|a| a.uscc.as_str()))
+        .await?;
+    let rows = apps
         .into_iter()
         .filter(|a| all || a.status == ApplicationStatus::Pending)
         .filter(|a| {
@@ -987,7 +992,7 @@ async fn applications_page(
                 id: a.id,
                 policy_id: a.policy_id,
                 policy_title: pol.map(|p| p.title.clone()).unwrap_or_default(),
-                name: b.names.get(&a.uscc).cloned().unwrap_or_default(),
+                name: names.get(&a.uscc).cloned().unwrap_or_default(),
                 uscc: a.uscc,
                 amount: a.amount.map(yuan).unwrap_or_else(|| "—".into()),
                 status: a.status.label().into(),

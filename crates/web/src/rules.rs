@@ -61,10 +61,10 @@ async fn script() -> Response {
 // ---------------------------------------------------------------------------
 // The enterprise base as the engine sees it, cached.
 
-/// The whole base in columns plus enterprise names (for award lists).
+/// The whole base in columns (sandbox, preview, award list generation).
+/// Pages that list enterprises look their names up in the store instead.
 pub(crate) struct Base {
     pub pop: Population,
-    pub names: HashMap<String, String>,
 }
 
 struct Cached {
@@ -97,17 +97,12 @@ pub(crate) async fn base(s: &AppState) -> Result<Arc<Base>, ApiError> {
     let subjects = s.store.load_subjects().await?;
     let rd = s.reference.clone();
     let base = tokio::task::spawn_blocking(move || {
-        let names = subjects
-            .iter()
-            .map(|(e, _)| (e.uscc.to_string(), e.name.clone()))
-            .collect();
         let ctx = Context {
             today: views::today(),
             reference: &rd,
         };
         Base {
             pop: Population::build(subjects, &ctx),
-            names,
         }
     })
     .await
