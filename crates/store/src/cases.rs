@@ -10,7 +10,16 @@ use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use zhengqi_domain::approval::case::{Case, Event, Notice};
 use zhengqi_domain::calendar::WorkCalendar;
 
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::case_writer::Op;
 use crate::{Actor, Backend, Result, Store, StoreError, audit, parse_ts, ts};
+
+fn writer_stopped() -> StoreError {
+    StoreError::Invalid("办件写入任务意外停止，请重试".into())
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum SubmitOutcome {
@@ -47,7 +56,7 @@ pub(crate) fn json<T: Serialize>(v: &T) -> Result<String> {
 /// time that goes into a case is first cut to microseconds: otherwise the
 /// snapshot (JSON, full precision) would differ from the replay of the
 /// stored events.
-fn storage_precision(t: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn storage_precision(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
@@ -163,7 +172,23 @@ pub(crate) async fn append_event(
 impl Store {
     /// Stores a newly submitted case, or returns the earlier case when the
     /// applicant already used this idempotency key (a retried submission).
+    /// Returns once the case is committed (group commit, `case_writer`).
     pub async fn submit_case(&self, c: &Case, actor: &Actor) -> Result<SubmitOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(
+            self,
+            Op::Submit {
+                case: Box::new(c.clone()),
+                actor: actor.clone(),
+                reply,
+            },
+        )?;
+        answer.await.map_err(|_| writer_stopped())?
+    }
+
+    /// `submit_case` in a transaction of its own: the fallback of the
+    /// group-commit writer when a batch cannot be written as a whole.
+    pub(crate) async fn submit_direct(&self, c: &Case, actor: &Actor) -> Result<SubmitOutcome> {
         // A new case's only times are its submission and its history.
         let mut c = c.clone();
         c.submitted_at = storage_precision(c.submitted_at);
@@ -264,7 +289,34 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
         cal: &WorkCalendar,
-        follow_up: impl Fn(&Case) -> Option<(Event, Actor)>,
+        follow_up: impl Fn(&Case) -> Option<(Event, Actor)> + Send + Sync + 'static,
+    ) -> Result<(Case, Vec<Notice>)> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(
+            self,
+            Op::Apply {
+                id: id.to_owned(),
+                event: event.clone(),
+                actor: actor.clone(),
+                now,
+                cal: Arc::new(cal.clone()),
+                follow_up: Box::new(follow_up),
+                reply,
+            },
+        )?;
+        answer.await.map_err(|_| writer_stopped())?
+    }
+
+    /// `apply_case_event_then` in a transaction of its own (the writer's
+    /// fallback, see `submit_direct`).
+    pub(crate) async fn apply_direct(
+        &self,
+        id: &str,
+        event: &Event,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        cal: &WorkCalendar,
+        follow_up: &(dyn Fn(&Case) -> Option<(Event, Actor)> + Send + Sync),
     ) -> Result<(Case, Vec<Notice>)> {
         let mut tx = self.begin().await?;
         let mut locked = self.lock_case(&mut tx, id).await?;

@@ -8,6 +8,8 @@
 //! - secrets (passwords, session tokens) are stored only as hashes.
 
 mod audit;
+mod case_writer;
+pub use case_writer::WriterStats;
 mod cases;
 mod catalogue;
 pub use catalogue::{ItemVersion, StoredCatalogue};
@@ -117,6 +119,8 @@ impl From<&zhengqi_domain::auth::Principal> for Actor {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The group-commit writer all case writes go through (`case_writer`).
+    writer: std::sync::Arc<case_writer::Writer>,
 }
 
 /// Fixed-width UTC text: sorts lexically in time order on both backends.
@@ -183,7 +187,11 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            writer: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
