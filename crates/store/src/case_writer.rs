@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, Row};
+use serde_json::value::RawValue;
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use zhengqi_domain::approval::case::{Case, Event, Notice};
 use zhengqi_domain::calendar::WorkCalendar;
@@ -113,6 +114,10 @@ impl Writer {
 
 async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Op>, stats: Arc<Counters>) {
     let mut cache = HashMap::new();
+    // The writer's own connection, taken out of the pool (so `Store::close`
+    // does not wait for it) and replaced after any failed batch.
+    let mut conn = None;
+    let mut checkpoint = Checkpointer::default();
     while let Some(op) = rx.recv().await {
         let mut batch = vec![op];
         while batch.len() < MAX_BATCH {
@@ -121,14 +126,67 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Op>, stats: Arc<Count
                 Err(_) => break,
             }
         }
-        store.commit_batch(&mut cache, batch, &stats).await;
+        if store
+            .commit_batch(&mut conn, &mut cache, batch, &stats)
+            .await
+        {
+            checkpoint.after_commit(&store);
+        }
     }
+}
+
+/// SQLite copies the write-ahead log back into the database (a checkpoint)
+/// when a commit finds the log long; done inside the writer's commit that
+/// stalls every step of the batch for tens of milliseconds. The writer's
+/// connection therefore never checkpoints itself; every `EVERY` batches a
+/// passive checkpoint runs on another connection, beside the writer.
+#[derive(Default)]
+struct Checkpointer {
+    batches: u32,
+    running: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Checkpointer {
+    const EVERY: u32 = 16;
+
+    fn after_commit(&mut self, store: &Store) {
+        if store.backend != Backend::Sqlite {
+            return;
+        }
+        self.batches += 1;
+        if self.batches < Self::EVERY || self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.batches = 0;
+        let (pool, running) = (store.pool.clone(), self.running.clone());
+        tokio::spawn(async move {
+            // A failed checkpoint is retried with the next one; the log
+            // only grows meanwhile.
+            let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await;
+            running.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// The writer's connection: out of the pool, never checkpointing itself.
+async fn writer_connection(store: &Store) -> Result<AnyConnection> {
+    let mut c = store.pool.acquire().await?.detach();
+    if store.backend == Backend::Sqlite {
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&mut c)
+            .await?;
+    }
+    Ok(c)
 }
 
 /// A case as the batch sees it: its stored form, and what the batch made.
 struct Working {
     case: Case,
     seq: i64,
+    /// `seq` as read at the start of the batch.
+    stored_seq: i64,
     /// Parts as stored before the batch (None for a case the batch created).
     stored_parts: Option<Vec<(String, String, Option<String>)>>,
     dirty: bool,
@@ -202,20 +260,30 @@ impl Store {
 
     /// The JSON array bound as `$1`, as a table with columns `value` (one
     /// element) and `key` (its position).
-    fn elems(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "json_each($1) AS j",
-            Backend::Postgres => "json_array_elements($1::json) WITH ORDINALITY AS j(value, key)",
-        }
+    fn elems(&self) -> String {
+        elems(self.backend, 1)
     }
 
     async fn commit_batch(
         &self,
+        conn: &mut Option<AnyConnection>,
         cache: &mut HashMap<String, (Case, i64)>,
         ops: Vec<Op>,
         stats: &Counters,
-    ) {
-        match self.write_batch(cache, &ops).await {
+    ) -> bool {
+        let written = match conn {
+            Some(c) => self.write_batch(c, cache, &ops).await,
+            None => match writer_connection(self).await {
+                Ok(c) => self.write_batch(conn.insert(c), cache, &ops).await,
+                Err(e) => Err(e),
+            },
+        };
+        let committed = written.is_ok();
+        if written.is_err() {
+            // The connection may be what failed; take a fresh one next time.
+            *conn = None;
+        }
+        match written {
             Ok((outcomes, working)) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats.steps.fetch_add(ops.len() as u64, Ordering::Relaxed);
@@ -275,16 +343,21 @@ impl Store {
                 }
             }
         }
+        committed
     }
 
     /// Runs one batch in one transaction. The outer error means nothing was
     /// committed; the inner results are the steps' own answers.
     async fn write_batch(
         &self,
+        conn: &mut AnyConnection,
         cache: &mut HashMap<String, (Case, i64)>,
         ops: &[Op],
     ) -> Result<(Vec<Result<Outcome>>, HashMap<String, Working>)> {
-        let mut tx = self.begin().await?;
+        let mut tx = match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => conn.begin().await?,
+        };
         let elems = self.elems();
 
         // The batch's existing cases, from the cache when still current.
@@ -331,6 +404,7 @@ impl Store {
                         stored_parts: Some(part_rows(&case)),
                         case,
                         seq,
+                        stored_seq: seq,
                         dirty: false,
                         created_at: String::new(),
                         updated_at: r.try_get(2)?,
@@ -398,7 +472,9 @@ impl Store {
             });
         }
 
-        // One statement per table for the whole batch.
+        // One statement per table for the whole batch, each reading its
+        // rows from one JSON array parameter.
+        let mut script = Script::default();
         let inserts: Vec<_> = new_cases
             .iter()
             .filter_map(|id| working.get(id))
@@ -410,23 +486,22 @@ impl Store {
                     &c.matter_code,
                     &c.idempotency_key,
                     c.status.to_string(),
-                    json(c)?,
+                    raw(c)?,
                     w.seq,
                     &w.created_at,
                     &w.updated_at,
                 ))
             })
             .collect::<Result<_>>()?;
-        if !inserts.is_empty() {
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO cases (id, applicant, matter_code, idempotency_key, status, snapshot, seq, created_at, updated_at) \
-                 SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, \
-                 CAST(j.value->>6 AS BIGINT), j.value->>7, j.value->>8 FROM {elems} ORDER BY j.key"
-            )))
-            .bind(json(&inserts)?)
-            .execute(&mut *tx)
-            .await?;
-        }
+        script.add(
+            "INSERT INTO cases (id, applicant, matter_code, idempotency_key, status, snapshot, seq, created_at, updated_at) \
+             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, CAST(j.value->5 AS TEXT), \
+             CAST(j.value->>6 AS BIGINT), j.value->>7, j.value->>8 FROM {rows} ORDER BY j.key",
+            &inserts,
+            inserts.len(),
+        )?;
+        // `seq` must still be what this batch read: the guard against a
+        // writer this batch does not know of.
         let updates: Vec<_> = working
             .values()
             .filter(|w| w.dirty && w.stored_parts.is_some())
@@ -434,122 +509,158 @@ impl Store {
                 Ok((
                     &w.case.id,
                     w.case.status.to_string(),
-                    json(&w.case)?,
+                    raw(&w.case)?,
                     w.seq,
                     &w.updated_at,
+                    w.stored_seq,
                 ))
             })
             .collect::<Result<_>>()?;
-        if !updates.is_empty() {
-            let done = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE cases SET status = j.value->>1, snapshot = j.value->>2, \
-                 seq = CAST(j.value->>3 AS BIGINT), updated_at = j.value->>4 \
-                 FROM {elems} WHERE cases.id = j.value->>0"
-            )))
-            .bind(json(&updates)?)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != updates.len() as u64 {
-                return Err(StoreError::Conflict("办件已被并发修改".into()));
-            }
-        }
-        if !rows.events.is_empty() {
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO case_events (case_id, seq, at, actor, event) \
-                 SELECT j.value->>0, CAST(j.value->>1 AS BIGINT), j.value->>2, j.value->>3, j.value->>4 \
-                 FROM {elems} ORDER BY j.key"
-            )))
-            .bind(json(&rows.events)?)
-            .execute(&mut *tx)
-            .await?;
-        }
+        script.add(
+            "UPDATE cases SET status = j.value->>1, snapshot = CAST(j.value->2 AS TEXT), \
+             seq = CAST(j.value->>3 AS BIGINT), updated_at = j.value->>4 \
+             FROM {rows} WHERE cases.id = j.value->>0 AND cases.seq = CAST(j.value->>5 AS BIGINT)",
+            &updates,
+            updates.len(),
+        )?;
+        script.add(
+            "INSERT INTO case_events (case_id, seq, at, actor, event) \
+             SELECT j.value->>0, CAST(j.value->>1 AS BIGINT), j.value->>2, j.value->>3, j.value->>4 \
+             FROM {rows} ORDER BY j.key",
+            &rows.events,
+            rows.events.len(),
+        )?;
         // Parts: all of a new case's; of an existing case only those whose
         // state or deadline changed (a changed set of parts is rewritten).
-        let mut part_inserts = Vec::new();
-        let mut part_updates = Vec::new();
+        let mut parts = Vec::new();
         let mut rewrite = Vec::new();
+        let mut rewritten = 0;
         for w in working.values().filter(|w| w.dirty) {
             let now = part_rows(&w.case);
-            let all = |into: &mut Vec<_>| {
-                for (p, (dept, state, deadline)) in w.case.parts.iter().zip(&now) {
-                    into.push((
-                        &w.case.id,
-                        dept.clone(),
-                        &p.item_code,
-                        state.clone(),
-                        deadline.clone(),
-                    ));
-                }
-            };
-            match &w.stored_parts {
-                None => all(&mut part_inserts),
-                Some(before)
-                    if before.len() == now.len()
-                        && before.iter().zip(&now).all(|(b, n)| b.0 == n.0) =>
-                {
-                    for (b, n) in before.iter().zip(&now) {
-                        if b != n {
-                            part_updates.push((&w.case.id, n.0.clone(), n.1.clone(), n.2.clone()));
-                        }
-                    }
-                }
-                Some(_) => {
-                    rewrite.push(&w.case.id);
-                    all(&mut part_inserts);
+            let same_set = w.stored_parts.as_ref().is_some_and(|before| {
+                before.len() == now.len() && before.iter().zip(&now).all(|(b, n)| b.0 == n.0)
+            });
+            if let Some(before) = w.stored_parts.as_ref().filter(|_| !same_set) {
+                rewrite.push(&w.case.id);
+                rewritten += before.len();
+            }
+            for (i, (p, n)) in w.case.parts.iter().zip(now).enumerate() {
+                let changed = !same_set || w.stored_parts.as_ref().is_some_and(|b| b[i] != n);
+                if changed {
+                    parts.push((&w.case.id, n.0, &p.item_code, n.1, n.2));
                 }
             }
         }
-        if !rewrite.is_empty() {
-            sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM case_parts WHERE case_id IN (SELECT j.value FROM {elems})"
-            )))
-            .bind(json(&rewrite)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !part_inserts.is_empty() {
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO case_parts (case_id, department, item_code, state, deadline) \
-                 SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4 FROM {elems}"
-            )))
-            .bind(json(&part_inserts)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !part_updates.is_empty() {
-            let done = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE case_parts SET state = j.value->>2, deadline = j.value->>3 FROM {elems} \
-                 WHERE case_parts.case_id = j.value->>0 AND case_parts.department = j.value->>1"
-            )))
-            .bind(json(&part_updates)?)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != part_updates.len() as u64 {
-                return Err(StoreError::Conflict("办件部门索引与快照不一致".into()));
-            }
-        }
-        if !rows.outbox.is_empty() {
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO outbox (case_id, notice, created_at) \
-                 SELECT j.value->>0, j.value->>1, j.value->>2 FROM {elems} ORDER BY j.key"
-            )))
-            .bind(json(&rows.outbox)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !rows.audit.is_empty() {
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO audit_log (at, actor_id, actor_name, actor_role, action, target_type, target_id, before, after) \
-                 SELECT j.value->>0, CAST(j.value->>1 AS BIGINT), j.value->>2, j.value->>3, j.value->>4, 'case', \
-                 j.value->>5, j.value->>6, j.value->>7 FROM {elems} ORDER BY j.key"
-            )))
-            .bind(json(&rows.audit)?)
-            .execute(&mut *tx)
-            .await?;
-        }
+        script.add(
+            "DELETE FROM case_parts WHERE case_id IN (SELECT j.value->>0 FROM {rows})",
+            &rewrite.iter().map(|id| (id,)).collect::<Vec<_>>(),
+            rewritten,
+        )?;
+        // `WHERE true` lets SQLite parse the upsert after a SELECT.
+        script.add(
+            "INSERT INTO case_parts (case_id, department, item_code, state, deadline) \
+             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4 FROM {rows} WHERE true \
+             ON CONFLICT (case_id, department) DO UPDATE SET state = excluded.state, deadline = excluded.deadline",
+            &parts,
+            parts.len(),
+        )?;
+        script.add(
+            "INSERT INTO outbox (case_id, notice, created_at) \
+             SELECT j.value->>0, j.value->>1, j.value->>2 FROM {rows} ORDER BY j.key",
+            &rows.outbox,
+            rows.outbox.len(),
+        )?;
+        script.add(
+            "INSERT INTO audit_log (at, actor_id, actor_name, actor_role, action, target_type, target_id, before, after) \
+             SELECT j.value->>0, CAST(j.value->>1 AS BIGINT), j.value->>2, j.value->>3, j.value->>4, 'case', \
+             j.value->>5, j.value->>6, j.value->>7 FROM {rows} ORDER BY j.key",
+            &rows.audit,
+            rows.audit.len(),
+        )?;
+        script.run(self.backend, &mut tx).await?;
         tx.commit().await?;
         Ok((outcomes, working))
     }
+}
+
+/// The JSON array bound as `$n`, as a table with columns `value` (one
+/// element) and `key` (its position).
+fn elems(backend: Backend, n: usize) -> String {
+    match backend {
+        // JSONB elements: `->>` reads them without parsing text again.
+        Backend::Sqlite => format!("jsonb_each(${n}) AS j"),
+        Backend::Postgres => {
+            format!("json_array_elements(${n}::json) WITH ORDINALITY AS j(value, key)")
+        }
+    }
+}
+
+/// The batch's writes. On SQLite they go to the database as one script
+/// (one round trip to sqlx's SQLite thread); PostgreSQL takes one statement
+/// per round trip. Either way the rows changed must add up to the rows
+/// sent, or the batch is abandoned.
+#[derive(Default)]
+struct Script {
+    statements: Vec<(&'static str, String)>,
+    expected: u64,
+}
+
+impl Script {
+    /// `sql` reads its rows from `{rows}`; `changes` is how many rows it
+    /// must change.
+    fn add<T: serde::Serialize>(
+        &mut self,
+        sql: &'static str,
+        rows: &[T],
+        changes: usize,
+    ) -> Result<()> {
+        if !rows.is_empty() {
+            self.statements.push((sql, json(&rows)?));
+            self.expected += changes as u64;
+        }
+        Ok(())
+    }
+
+    async fn run(self, backend: Backend, tx: &mut Transaction<'_, Any>) -> Result<()> {
+        let mut changed = 0;
+        match backend {
+            Backend::Sqlite => {
+                let mut sql = String::new();
+                for (i, (s, _)) in self.statements.iter().enumerate() {
+                    sql.push_str(&s.replace("{rows}", &elems(backend, i + 1)));
+                    sql.push_str(";\n");
+                }
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (_, rows) in self.statements {
+                    q = q.bind(rows);
+                }
+                changed += q.execute(&mut **tx).await?.rows_affected();
+            }
+            Backend::Postgres => {
+                for (s, rows) in self.statements {
+                    let sql = s.replace("{rows}", &elems(backend, 1));
+                    changed += sqlx::query(AssertSqlSafe(sql))
+                        .bind(rows)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected();
+                }
+            }
+        }
+        if changed != self.expected {
+            return Err(StoreError::Conflict(format!(
+                "办件批量写入应改 {} 行，实改 {changed} 行",
+                self.expected
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A value as JSON embedded unquoted in the batch's array: the snapshot
+/// is stored as text without being escaped into a string and back.
+fn raw<T: serde::Serialize>(v: &T) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn audit_row(
@@ -610,6 +721,7 @@ fn submit_in(
         id.clone(),
         Working {
             seq: c.history.len() as i64,
+            stored_seq: 0,
             case: c,
             stored_parts: None,
             dirty: true,
