@@ -17,7 +17,7 @@
 //!   `seq` of its cases under the write lock and reloads any case another
 //!   writer (the scheduler, another process) has changed since.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -112,34 +112,206 @@ impl Writer {
     }
 }
 
+/// The writer is a pipeline of two tasks: this one decides (loads, applies
+/// through the domain, builds the batch's statements) while `persist`
+/// writes and commits the batch before it. Deciding runs ahead on its
+/// cache, which therefore holds the state every batch in flight will have
+/// made; it reads the database only when no batch is in flight, and a
+/// failed batch (`epoch` moves on) makes it drop the cache.
 async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Op>, stats: Arc<Counters>) {
-    let mut cache = HashMap::new();
-    // The writer's own connection, taken out of the pool (so `Store::close`
-    // does not wait for it) and replaced after any failed batch.
-    let mut conn = None;
-    let mut checkpoint = Checkpointer::default();
+    let epoch = Arc::new(AtomicU64::new(0));
+    let (to_persist, persist_rx) = mpsc::channel(1);
+    let (done, mut done_rx) = mpsc::unbounded_channel();
+    tokio::spawn(persist(
+        store.clone(),
+        persist_rx,
+        done,
+        stats,
+        epoch.clone(),
+    ));
+    let mut d = Decider::default();
     while let Some(op) = rx.recv().await {
-        let mut batch = vec![op];
-        while batch.len() < MAX_BATCH {
+        let mut ops = vec![op];
+        while ops.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(op) => batch.push(op),
+                Ok(op) => ops.push(op),
                 Err(_) => break,
             }
         }
-        if store
-            .commit_batch(&mut conn, &mut cache, batch, &stats)
-            .await
-        {
-            checkpoint.after_commit(&store);
+        while let Ok(no) = done_rx.try_recv() {
+            d.finished(no);
+        }
+        if d.needs_database(&ops) {
+            while !d.in_flight.is_empty() {
+                match done_rx.recv().await {
+                    Some(no) => d.finished(no),
+                    None => return,
+                }
+            }
+        }
+        let seen = epoch.load(Ordering::Acquire);
+        if seen != d.epoch {
+            d.cache.clear();
+            d.epoch = seen;
+            // Cases of the failed batches may be in flight again (redone
+            // step by step); wait for them before reading the database.
+            while !d.in_flight.is_empty() {
+                match done_rx.recv().await {
+                    Some(no) => d.finished(no),
+                    None => return,
+                }
+            }
+        }
+        let plan = store.prepare(&mut d, &ops).await.ok();
+        d.next += 1;
+        let batch = Prepared {
+            no: d.next,
+            epoch: d.epoch,
+            ops,
+            plan,
+        };
+        if to_persist.send(batch).await.is_err() {
+            return;
         }
     }
 }
 
+/// The deciding task's state.
+#[derive(Default)]
+struct Decider {
+    /// Each case as it will be once every batch in flight has committed.
+    cache: HashMap<String, (Case, i64)>,
+    epoch: u64,
+    next: u64,
+    /// Batches handed to `persist` and not yet done, with the idempotency
+    /// keys they create: (applicant, key) → case id.
+    in_flight: VecDeque<(u64, Vec<((String, String), String)>)>,
+}
+
+impl Decider {
+    /// Batch `no` is done; `evict` are cases changed outside the batch.
+    fn finished(&mut self, (no, evict): (u64, Vec<String>)) {
+        self.in_flight.retain(|(n, _)| *n > no);
+        for id in evict {
+            self.cache.remove(&id);
+        }
+    }
+
+    fn needs_database(&self, ops: &[Op]) -> bool {
+        ops.iter().any(|op| match op {
+            Op::Apply { id, .. } => !self.cache.contains_key(id),
+            Op::Submit { .. } => false,
+        })
+    }
+}
+
+/// A batch decided in memory: the steps' answers and the statements that
+/// make them durable (`None` when deciding failed: each step then goes
+/// alone).
+struct Prepared {
+    no: u64,
+    epoch: u64,
+    ops: Vec<Op>,
+    plan: Option<(Vec<Result<Outcome>>, Script)>,
+}
+
+/// Writes and commits each decided batch in order, then answers its steps;
+/// a batch that cannot be written is redone step by step.
+async fn persist(
+    store: Store,
+    mut rx: mpsc::Receiver<Prepared>,
+    done: mpsc::UnboundedSender<(u64, Vec<String>)>,
+    stats: Arc<Counters>,
+    epoch: Arc<AtomicU64>,
+) {
+    // The writer's own connection, taken out of the pool (so `Store::close`
+    // does not wait for it) and replaced after any failed batch.
+    let mut conn = None;
+    let mut checkpoint = Checkpointer::default();
+    while let Some(batch) = rx.recv().await {
+        let mut evict = Vec::new();
+        let current = batch.epoch == epoch.load(Ordering::Acquire);
+        let written = match batch.plan {
+            Some((outcomes, script)) if current => {
+                match store.write_script(&mut conn, script).await {
+                    Ok(()) => Some(outcomes),
+                    Err(_) => {
+                        conn = None;
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        match written {
+            Some(outcomes) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .steps
+                    .fetch_add(batch.ops.len() as u64, Ordering::Relaxed);
+                checkpoint.after_commit(&store);
+                let recheck = answer(batch.ops, outcomes);
+                evict = recheck
+                    .iter()
+                    .filter_map(|op| match op {
+                        Op::Apply { id, .. } => Some(id.clone()),
+                        Op::Submit { .. } => None,
+                    })
+                    .collect();
+                store.one_by_one(recheck).await;
+            }
+            None => {
+                // Nothing of the batch was kept; each step on its own, and
+                // the decider's cache is no longer to be trusted.
+                if current {
+                    epoch.fetch_add(1, Ordering::AcqRel);
+                }
+                stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+                store.one_by_one(batch.ops).await;
+            }
+        }
+        if done.send((batch.no, evict)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Answers each step; returns the steps to decide again alone.
+fn answer(ops: Vec<Op>, outcomes: Vec<Result<Outcome>>) -> Vec<Op> {
+    let mut recheck = Vec::new();
+    for (op, outcome) in ops.into_iter().zip(outcomes) {
+        match (op, outcome) {
+            (op, Ok(Outcome::Recheck)) => recheck.push(op),
+            (Op::Submit { reply, .. }, r) => {
+                let _ = reply.send(r.map(|o| match o {
+                    Outcome::Submitted(s) => s,
+                    Outcome::Applied(..) | Outcome::Recheck => {
+                        unreachable!("submit answered as apply")
+                    }
+                }));
+            }
+            (Op::Apply { reply, .. }, r) => {
+                let _ = reply.send(r.map(|o| match o {
+                    Outcome::Applied(c, n) => (c, n),
+                    Outcome::Submitted(_) | Outcome::Recheck => {
+                        unreachable!("apply answered as submit")
+                    }
+                }));
+            }
+        }
+    }
+    recheck
+}
+
 /// SQLite copies the write-ahead log back into the database (a checkpoint)
-/// when a commit finds the log long; done inside the writer's commit that
-/// stalls every step of the batch for tens of milliseconds. The writer's
-/// connection therefore never checkpoints itself; every `EVERY` batches a
-/// passive checkpoint runs on another connection, beside the writer.
+/// when a commit finds the log long (1,000 pages by default); done inside
+/// the writer's commit that stalls every step of the batch for tens of
+/// milliseconds. So every `EVERY` batches a passive checkpoint runs on
+/// another connection, beside the writer, and the writer's own connection
+/// checkpoints only at `WRITER_LIMIT` pages: by then nearly everything is
+/// copied already, its checkpoint is short, and the log starts over from
+/// the beginning (a log that only ever grows is what passive checkpoints
+/// alone would give under steady load).
 #[derive(Default)]
 struct Checkpointer {
     batches: u32,
@@ -148,6 +320,7 @@ struct Checkpointer {
 
 impl Checkpointer {
     const EVERY: u32 = 16;
+    const WRITER_LIMIT: u32 = 4000;
 
     fn after_commit(&mut self, store: &Store) {
         if store.backend != Backend::Sqlite {
@@ -170,13 +343,16 @@ impl Checkpointer {
     }
 }
 
-/// The writer's connection: out of the pool, never checkpointing itself.
+/// The writer's connection: out of the pool, rarely checkpointing itself.
 async fn writer_connection(store: &Store) -> Result<AnyConnection> {
     let mut c = store.pool.acquire().await?.detach();
     if store.backend == Backend::Sqlite {
-        sqlx::query("PRAGMA wal_autocheckpoint = 0")
-            .execute(&mut c)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "PRAGMA wal_autocheckpoint = {}",
+            Checkpointer::WRITER_LIMIT
+        )))
+        .execute(&mut c)
+        .await?;
     }
     Ok(c)
 }
@@ -187,11 +363,29 @@ struct Working {
     seq: i64,
     /// `seq` as read at the start of the batch.
     stored_seq: i64,
+    /// Read from the decider's cache rather than the database.
+    cached: bool,
     /// Parts as stored before the batch (None for a case the batch created).
     stored_parts: Option<Vec<(String, String, Option<String>)>>,
     dirty: bool,
     created_at: String,
     updated_at: String,
+}
+
+impl Working {
+    /// A case as stored (or as the batches in flight will store it).
+    fn stored(case: Case, seq: i64) -> Working {
+        Working {
+            stored_parts: Some(part_rows(&case)),
+            case,
+            seq,
+            stored_seq: seq,
+            cached: false,
+            dirty: false,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
 }
 
 fn part_rows(c: &Case) -> Vec<(String, String, Option<String>)> {
@@ -210,6 +404,9 @@ fn part_rows(c: &Case) -> Vec<(String, String, Option<String>)> {
 enum Outcome {
     Submitted(SubmitOutcome),
     Applied(Case, Vec<Notice>),
+    /// Refused on the cached case, which another writer may have changed:
+    /// decided again after the batch, alone, on the stored case.
+    Recheck,
 }
 
 /// The rows one batch appends, each serialised as a JSON array element.
@@ -264,101 +461,52 @@ impl Store {
         elems(self.backend, 1)
     }
 
-    async fn commit_batch(
-        &self,
-        conn: &mut Option<AnyConnection>,
-        cache: &mut HashMap<String, (Case, i64)>,
-        ops: Vec<Op>,
-        stats: &Counters,
-    ) -> bool {
-        let written = match conn {
-            Some(c) => self.write_batch(c, cache, &ops).await,
-            None => match writer_connection(self).await {
-                Ok(c) => self.write_batch(conn.insert(c), cache, &ops).await,
-                Err(e) => Err(e),
-            },
-        };
-        let committed = written.is_ok();
-        if written.is_err() {
-            // The connection may be what failed; take a fresh one next time.
-            *conn = None;
-        }
-        match written {
-            Ok((outcomes, working)) => {
-                stats.batches.fetch_add(1, Ordering::Relaxed);
-                stats.steps.fetch_add(ops.len() as u64, Ordering::Relaxed);
-                for (id, w) in working {
-                    if w.case.status.is_terminal() {
-                        cache.remove(&id);
-                    } else {
-                        if cache.len() >= CACHE_CAP {
-                            cache.clear();
-                        }
-                        cache.insert(id, (w.case, w.seq));
-                    }
+    /// Each step in a transaction of its own (`cases.rs`).
+    async fn one_by_one(&self, ops: Vec<Op>) {
+        for op in ops {
+            match op {
+                Op::Submit { case, actor, reply } => {
+                    let _ = reply.send(self.submit_direct(&case, &actor).await);
                 }
-                for (op, outcome) in ops.into_iter().zip(outcomes) {
-                    match (op, outcome) {
-                        (Op::Submit { reply, .. }, r) => {
-                            let _ = reply.send(r.map(|o| match o {
-                                Outcome::Submitted(s) => s,
-                                Outcome::Applied(..) => unreachable!("submit answered as apply"),
-                            }));
-                        }
-                        (Op::Apply { reply, .. }, r) => {
-                            let _ = reply.send(r.map(|o| match o {
-                                Outcome::Applied(c, n) => (c, n),
-                                Outcome::Submitted(_) => unreachable!("apply answered as submit"),
-                            }));
-                        }
-                    }
-                }
-            }
-            Err(_) => {
-                // Nothing of the batch was kept; each step on its own.
-                stats.fallbacks.fetch_add(1, Ordering::Relaxed);
-                for op in ops {
-                    match op {
-                        Op::Submit { case, actor, reply } => {
-                            let _ = reply.send(self.submit_direct(&case, &actor).await);
-                        }
-                        Op::Apply {
-                            id,
-                            event,
-                            actor,
-                            now,
-                            cal,
-                            follow_up,
-                            reply,
-                        } => {
-                            let r = self
-                                .apply_direct(&id, &event, &actor, now, &cal, &*follow_up)
-                                .await;
-                            if let Ok((c, _)) = &r {
-                                cache.remove(&c.id);
-                            }
-                            let _ = reply.send(r);
-                        }
-                    }
+                Op::Apply {
+                    id,
+                    event,
+                    actor,
+                    now,
+                    cal,
+                    follow_up,
+                    reply,
+                } => {
+                    let r = self
+                        .apply_direct(&id, &event, &actor, now, &cal, &*follow_up)
+                        .await;
+                    let _ = reply.send(r);
                 }
             }
         }
-        committed
     }
 
-    /// Runs one batch in one transaction. The outer error means nothing was
-    /// committed; the inner results are the steps' own answers.
-    async fn write_batch(
-        &self,
-        conn: &mut AnyConnection,
-        cache: &mut HashMap<String, (Case, i64)>,
-        ops: &[Op],
-    ) -> Result<(Vec<Result<Outcome>>, HashMap<String, Working>)> {
+    /// One transaction holding the batch's statements.
+    async fn write_script(&self, conn: &mut Option<AnyConnection>, script: Script) -> Result<()> {
+        let conn = match conn {
+            Some(c) => c,
+            None => conn.insert(writer_connection(self).await?),
+        };
         let mut tx = match self.backend {
             Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => conn.begin().await?,
         };
+        script.run(self.backend, &mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Decides a batch in memory: the steps' answers and the statements
+    /// that make them durable. Updates the decider's cache as if the batch
+    /// commits. An error means nothing was decided.
+    async fn prepare(&self, d: &mut Decider, ops: &[Op]) -> Result<(Vec<Result<Outcome>>, Script)> {
         let elems = self.elems();
+        let cache = &mut d.cache;
 
         // The batch's existing cases, from the cache when still current.
         let mut ids: Vec<&str> = ops
@@ -371,45 +519,33 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         let mut working: HashMap<String, Working> = HashMap::new();
-        if !ids.is_empty() {
-            let wanted: Vec<(&str, i64)> = ids
-                .iter()
-                .map(|id| (*id, cache.get(*id).map_or(-1, |(_, seq)| *seq)))
-                .collect();
-            let lock = match self.backend {
-                Backend::Postgres => " FOR UPDATE OF c",
-                Backend::Sqlite => "",
-            };
+        // Cached cases first; the rest from the database (the caller saw
+        // to it that no batch is in flight then). Anything another writer
+        // changes meanwhile fails the `seq` guard at write time.
+        let missing: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !cache.contains_key(*id))
+            .collect();
+        for id in &ids {
+            if let Some((case, seq)) = cache.remove(*id) {
+                let w = Working {
+                    cached: true,
+                    ..Working::stored(case, seq)
+                };
+                working.insert((*id).to_owned(), w);
+            }
+        }
+        if !missing.is_empty() {
             let rows = sqlx::query(AssertSqlSafe(format!(
-                "SELECT c.id, c.seq, c.updated_at, \
-                 CASE WHEN c.seq = CAST(j.value->>1 AS BIGINT) THEN NULL ELSE c.snapshot END AS snapshot \
-                 FROM cases c JOIN {elems} ON c.id = j.value->>0 ORDER BY c.id{lock}"
+                "SELECT c.id, c.seq, c.snapshot FROM cases c JOIN {elems} ON c.id = j.value->>0"
             )))
-            .bind(json(&wanted)?)
-            .fetch_all(&mut *tx)
+            .bind(json(&missing.iter().map(|id| (id,)).collect::<Vec<_>>())?)
+            .fetch_all(&self.pool)
             .await?;
             for r in rows {
-                let id: String = r.try_get(0)?;
-                let seq: i64 = r.try_get(1)?;
-                let case = match r.try_get::<Option<String>, _>(3)? {
-                    Some(s) => case_from(&s)?,
-                    None => match cache.remove(&id) {
-                        Some((c, _)) => c,
-                        None => return Err(StoreError::Corrupt(format!("办件缓存缺少 {id}"))),
-                    },
-                };
-                working.insert(
-                    id,
-                    Working {
-                        stored_parts: Some(part_rows(&case)),
-                        case,
-                        seq,
-                        stored_seq: seq,
-                        dirty: false,
-                        created_at: String::new(),
-                        updated_at: r.try_get(2)?,
-                    },
-                );
+                let case = case_from(&r.try_get::<String, _>(2)?)?;
+                working.insert(r.try_get(0)?, Working::stored(case, r.try_get(1)?));
             }
         }
 
@@ -423,14 +559,19 @@ impl Store {
                 Op::Apply { .. } => None,
             })
             .collect();
-        let mut used: HashMap<(String, String), String> = HashMap::new();
+        // Keys of submissions still in flight, then those committed.
+        let mut used: HashMap<(String, String), String> = d
+            .in_flight
+            .iter()
+            .flat_map(|(_, keys)| keys.iter().cloned())
+            .collect();
         if !keys.is_empty() {
             let rows = sqlx::query(AssertSqlSafe(format!(
                 "SELECT c.applicant, c.idempotency_key, c.id FROM cases c JOIN {elems} \
                  ON c.applicant = j.value->>0 AND c.idempotency_key = j.value->>1"
             )))
             .bind(json(&keys)?)
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await?;
             for r in rows {
                 used.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
@@ -463,10 +604,17 @@ impl Store {
                     Some(w) => {
                         let mark = rows.lens();
                         let r = apply_in(w, event, actor, *now, cal, &**follow_up, &mut rows);
-                        if r.is_err() {
-                            rows.truncate(mark);
+                        match r {
+                            Err(StoreError::Invalid(_)) if w.cached => {
+                                rows.truncate(mark);
+                                Ok(Outcome::Recheck)
+                            }
+                            Err(e) => {
+                                rows.truncate(mark);
+                                Err(e)
+                            }
+                            ok => ok,
                         }
-                        r
                     }
                 },
             });
@@ -577,9 +725,25 @@ impl Store {
             &rows.audit,
             rows.audit.len(),
         )?;
-        script.run(self.backend, &mut tx).await?;
-        tx.commit().await?;
-        Ok((outcomes, working))
+        // The cache now holds what this batch will have made.
+        let mut created = Vec::new();
+        for (id, w) in working {
+            if w.stored_parts.is_none() && w.dirty {
+                created.push((
+                    (w.case.applicant.clone(), w.case.idempotency_key.clone()),
+                    id.clone(),
+                ));
+            }
+            if w.case.status.is_terminal() {
+                continue;
+            }
+            if cache.len() >= CACHE_CAP {
+                cache.clear();
+            }
+            cache.insert(id, (w.case, w.seq));
+        }
+        d.in_flight.push_back((d.next + 1, created));
+        Ok((outcomes, script))
     }
 }
 
@@ -724,6 +888,7 @@ fn submit_in(
             stored_seq: 0,
             case: c,
             stored_parts: None,
+            cached: false,
             dirty: true,
             created_at: now.clone(),
             updated_at: now,
