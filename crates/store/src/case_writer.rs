@@ -38,6 +38,8 @@ const CACHE_CAP: usize = 50_000;
 
 pub(crate) type FollowUp = Box<dyn Fn(&Case) -> Option<(Event, Actor)> + Send + Sync>;
 
+// Each op moves once through a channel; boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Op {
     Submit {
         case: Box<Case>,
@@ -176,6 +178,9 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Op>, stats: Arc<Count
     }
 }
 
+/// (applicant, idempotency key) → case id, of the cases a batch creates.
+type CreatedKeys = Vec<((String, String), String)>;
+
 /// The deciding task's state.
 #[derive(Default)]
 struct Decider {
@@ -185,7 +190,7 @@ struct Decider {
     next: u64,
     /// Batches handed to `persist` and not yet done, with the idempotency
     /// keys they create: (applicant, key) → case id.
-    in_flight: VecDeque<(u64, Vec<((String, String), String)>)>,
+    in_flight: VecDeque<(u64, CreatedKeys)>,
 }
 
 impl Decider {
@@ -344,17 +349,33 @@ impl Checkpointer {
 }
 
 /// The writer's connection: out of the pool, rarely checkpointing itself.
-async fn writer_connection(store: &Store) -> Result<AnyConnection> {
-    let mut c = store.pool.acquire().await?.detach();
+struct WriterConn {
+    conn: AnyConnection,
+    /// SQLite's `total_changes()` on this connection after its last batch:
+    /// a script's own count of changed rows is the difference. (sqlx's
+    /// per-statement count is `sqlite3_changes()`, which statements that
+    /// change nothing, such as `BEGIN`, report from the statement before.)
+    total_changes: i64,
+}
+
+async fn writer_connection(store: &Store) -> Result<WriterConn> {
+    let mut conn = store.pool.acquire().await?.detach();
+    let mut total_changes = 0;
     if store.backend == Backend::Sqlite {
         sqlx::query(AssertSqlSafe(format!(
             "PRAGMA wal_autocheckpoint = {}",
             Checkpointer::WRITER_LIMIT
         )))
-        .execute(&mut c)
+        .execute(&mut conn)
         .await?;
+        total_changes = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut conn)
+            .await?;
     }
-    Ok(c)
+    Ok(WriterConn {
+        conn,
+        total_changes,
+    })
 }
 
 /// A case as the batch sees it: its stored form, and what the batch made.
@@ -487,18 +508,20 @@ impl Store {
     }
 
     /// One transaction holding the batch's statements.
-    async fn write_script(&self, conn: &mut Option<AnyConnection>, script: Script) -> Result<()> {
+    async fn write_script(&self, conn: &mut Option<WriterConn>, script: Script) -> Result<()> {
         let conn = match conn {
             Some(c) => c,
             None => conn.insert(writer_connection(self).await?),
         };
-        let mut tx = match self.backend {
-            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => conn.begin().await?,
-        };
-        script.run(self.backend, &mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        match self.backend {
+            Backend::Sqlite => script.run_sqlite(conn).await,
+            Backend::Postgres => {
+                let mut tx = conn.conn.begin().await?;
+                script.run_postgres(&mut tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
     }
 
     /// Decides a batch in memory: the steps' answers and the statements
@@ -785,36 +808,59 @@ impl Script {
         Ok(())
     }
 
-    async fn run(self, backend: Backend, tx: &mut Transaction<'_, Any>) -> Result<()> {
-        let mut changed = 0;
-        match backend {
-            Backend::Sqlite => {
-                let mut sql = String::new();
-                for (i, (s, _)) in self.statements.iter().enumerate() {
-                    sql.push_str(&s.replace("{rows}", &elems(backend, i + 1)));
-                    sql.push_str(";\n");
-                }
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for (_, rows) in self.statements {
-                    q = q.bind(rows);
-                }
-                changed += q.execute(&mut **tx).await?.rows_affected();
+    /// SQLite: `BEGIN IMMEDIATE` and every statement in one round trip to
+    /// sqlx's SQLite thread, then `COMMIT` once the changed rows add up.
+    /// The connection is the writer's alone, so the transaction is managed
+    /// in SQL rather than through sqlx's `Transaction`.
+    async fn run_sqlite(self, w: &mut WriterConn) -> Result<()> {
+        let mut sql = String::from("BEGIN IMMEDIATE;\n");
+        for (i, (s, _)) in self.statements.iter().enumerate() {
+            sql.push_str(&s.replace("{rows}", &elems(Backend::Sqlite, i + 1)));
+            sql.push_str(";\n");
+        }
+        sql.push_str("SELECT total_changes();");
+        let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for (_, rows) in self.statements {
+            q = q.bind(rows);
+        }
+        let checked = match q.fetch_all(&mut w.conn).await {
+            Ok(total) => {
+                let total = total.last().copied().unwrap_or_default();
+                Self::check(self.expected, (total - w.total_changes) as u64).map(|()| total)
             }
-            Backend::Postgres => {
-                for (s, rows) in self.statements {
-                    let sql = s.replace("{rows}", &elems(backend, 1));
-                    changed += sqlx::query(AssertSqlSafe(sql))
-                        .bind(rows)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected();
-                }
+            Err(e) => Err(e.into()),
+        };
+        match checked {
+            Ok(total) => {
+                sqlx::query("COMMIT").execute(&mut w.conn).await?;
+                w.total_changes = total;
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing may stay half-written (no transaction open is fine).
+                let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
+                Err(e)
             }
         }
-        if changed != self.expected {
+    }
+
+    async fn run_postgres(self, tx: &mut Transaction<'_, Any>) -> Result<()> {
+        let mut changed = 0;
+        for (s, rows) in self.statements {
+            let sql = s.replace("{rows}", &elems(Backend::Postgres, 1));
+            changed += sqlx::query(AssertSqlSafe(sql))
+                .bind(rows)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+        }
+        Self::check(self.expected, changed)
+    }
+
+    fn check(expected: u64, changed: u64) -> Result<()> {
+        if changed != expected {
             return Err(StoreError::Conflict(format!(
-                "办件批量写入应改 {} 行，实改 {changed} 行",
-                self.expected
+                "办件批量写入应改 {expected} 行，实改 {changed} 行"
             )));
         }
         Ok(())

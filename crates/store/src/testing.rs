@@ -32,7 +32,14 @@ pub async fn fresh_database_url() -> Result<String> {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let admin = Store::connect_raw(&url).await?;
-            let name = format!("zqt_{}", unique_suffix());
+            // A run tag (scripts/test sets one) lets a script drop only its
+            // own databases, not those of a run beside it.
+            let tag = std::env::var("ZHENGQI_TEST_DB_TAG")
+                .ok()
+                .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric()))
+                .map(|t| format!("{}_", t.to_ascii_lowercase()))
+                .unwrap_or_default();
+            let name = format!("zqt_{tag}{}", unique_suffix());
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&admin.pool)
                 .await?;
