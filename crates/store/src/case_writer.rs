@@ -368,6 +368,11 @@ async fn writer_connection(store: &Store) -> Result<WriterConn> {
         )))
         .execute(&mut conn)
         .await?;
+        // The indexes every batch touches (queues, audit, event log) outgrow
+        // SQLite's default 2 MB page cache within minutes of steady load.
+        sqlx::query("PRAGMA cache_size = -65536")
+            .execute(&mut conn)
+            .await?;
         total_changes = sqlx::query_scalar("SELECT total_changes()")
             .fetch_one(&mut conn)
             .await?;
