@@ -1,21 +1,24 @@
 //! Group commit for approval cases. Every case write of this process goes
-//! to one writer task, which takes whatever requests are waiting, applies
-//! them in order through the domain, writes all their rows in ONE
-//! transaction with one set-based statement per table, commits, and only
-//! then answers each caller. A step is therefore never acknowledged before
-//! it is durable, but many steps share one commit (one fsync).
+//! to one writer, which takes whatever steps are waiting, applies them in
+//! order through the domain, writes all their rows in ONE transaction with
+//! one set-based statement per table, commits, and only then answers each
+//! caller. A step is therefore never acknowledged before it is durable, but
+//! many steps share one commit (one fsync). The writer is a pipeline: the
+//! next batch is decided while the previous one commits.
 //!
 //! Invariants:
 //! - replies are sent only after the commit that contains the step;
 //! - a step the domain refuses changes nothing and does not disturb the
 //!   other steps of its batch;
-//! - when the batch's SQL fails (a case id taken, another process holding a
-//!   row, a lost connection), nothing of it is kept: every step is retried
-//!   alone through the per-case transaction in `cases.rs`, which reports
-//!   its own error;
-//! - the in-memory snapshots are only a cache: each batch reads the stored
-//!   `seq` of its cases under the write lock and reloads any case another
-//!   writer (the scheduler, another process) has changed since.
+//! - when the batch's SQL fails (a case id taken, a case changed by another
+//!   writer, a lost connection), nothing of it is kept: every step is
+//!   retried alone through the per-case transaction in `cases.rs`, which
+//!   reports its own error, and the decider's cache is dropped;
+//! - the in-memory snapshots are only a cache: a batch writes a case only
+//!   if its stored `seq` is still the one the batch started from (and
+//!   `UNIQUE (case_id, seq)` holds), so another writer's change (the
+//!   scheduler, another process) is never overwritten; a refusal decided on
+//!   a cached case is decided again on the stored case before it is given.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,13 +146,8 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Op>, stats: Arc<Count
         while let Ok(no) = done_rx.try_recv() {
             d.finished(no);
         }
-        if d.needs_database(&ops) {
-            while !d.in_flight.is_empty() {
-                match done_rx.recv().await {
-                    Some(no) => d.finished(no),
-                    None => return,
-                }
-            }
+        if d.needs_database(&ops) && !d.drain(&mut done_rx).await {
+            return;
         }
         let seen = epoch.load(Ordering::Acquire);
         if seen != d.epoch {
@@ -157,11 +155,8 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Op>, stats: Arc<Count
             d.epoch = seen;
             // Cases of the failed batches may be in flight again (redone
             // step by step); wait for them before reading the database.
-            while !d.in_flight.is_empty() {
-                match done_rx.recv().await {
-                    Some(no) => d.finished(no),
-                    None => return,
-                }
+            if !d.drain(&mut done_rx).await {
+                return;
             }
         }
         let plan = store.prepare(&mut d, &ops).await.ok();
@@ -200,6 +195,17 @@ impl Decider {
         for id in evict {
             self.cache.remove(&id);
         }
+    }
+
+    /// Waits until no batch is in flight; false when the persister stopped.
+    async fn drain(&mut self, done: &mut mpsc::UnboundedReceiver<(u64, Vec<String>)>) -> bool {
+        while !self.in_flight.is_empty() {
+            match done.recv().await {
+                Some(no) => self.finished(no),
+                None => return false,
+            }
+        }
+        true
     }
 
     fn needs_database(&self, ops: &[Op]) -> bool {
