@@ -374,11 +374,6 @@ async fn writer_connection(store: &Store) -> Result<WriterConn> {
         )))
         .execute(&mut conn)
         .await?;
-        // The indexes every batch touches (queues, audit, event log) outgrow
-        // SQLite's default 2 MB page cache within minutes of steady load.
-        sqlx::query("PRAGMA cache_size = -65536")
-            .execute(&mut conn)
-            .await?;
         total_changes = sqlx::query_scalar("SELECT total_changes()")
             .fetch_one(&mut conn)
             .await?;
@@ -824,33 +819,36 @@ impl Script {
     /// The connection is the writer's alone, so the transaction is managed
     /// in SQL rather than through sqlx's `Transaction`.
     async fn run_sqlite(self, w: &mut WriterConn) -> Result<()> {
+        let total = w.total_changes + self.expected as i64;
         let mut sql = String::from("BEGIN IMMEDIATE;\n");
         for (i, (s, _)) in self.statements.iter().enumerate() {
             sql.push_str(&s.replace("{rows}", &elems(Backend::Sqlite, i + 1)));
             sql.push_str(";\n");
         }
-        sql.push_str("SELECT total_changes();");
-        let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        // SQLite has no conditional abort outside triggers: when the rows
+        // changed do not add up, `json()` of a non-JSON text fails the
+        // script here, before its COMMIT.
+        let n = self.statements.len() + 1;
+        sql.push_str(&format!(
+            "SELECT CASE WHEN total_changes() = ${n} THEN 1 ELSE json('rows changed do not add up') END;\nCOMMIT;"
+        ));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
         for (_, rows) in self.statements {
             q = q.bind(rows);
         }
-        let checked = match q.fetch_all(&mut w.conn).await {
-            Ok(total) => {
-                let total = total.last().copied().unwrap_or_default();
-                Self::check(self.expected, (total - w.total_changes) as u64).map(|()| total)
-            }
-            Err(e) => Err(e.into()),
-        };
-        match checked {
-            Ok(total) => {
-                sqlx::query("COMMIT").execute(&mut w.conn).await?;
+        match q.bind(total).execute(&mut w.conn).await {
+            Ok(_) => {
                 w.total_changes = total;
                 Ok(())
             }
             Err(e) => {
-                // Nothing may stay half-written (no transaction open is fine).
+                // Nothing may stay half-written (no transaction open is fine);
+                // the counter also counted the statements rolled back.
                 let _ = sqlx::query("ROLLBACK").execute(&mut w.conn).await;
-                Err(e)
+                w.total_changes = sqlx::query_scalar("SELECT total_changes()")
+                    .fetch_one(&mut w.conn)
+                    .await?;
+                Err(StoreError::Conflict(format!("办件批量写入未提交：{e}")))
             }
         }
     }
@@ -1022,4 +1020,34 @@ fn step(
         serde_json::json!({"status": case.status.to_string(), "event": event}),
     ));
     Ok(notices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INSERT_META: &str =
+        "INSERT INTO meta (key, value) SELECT j.value->>0, j.value->>1 FROM {rows} ORDER BY j.key";
+
+    /// The changed-rows check is the last guard of a batch: a script whose
+    /// rows do not add up must leave nothing behind, and the connection
+    /// must go on working.
+    #[tokio::test]
+    async fn a_script_whose_rows_do_not_add_up_is_rolled_back() {
+        let store = crate::testing::fresh_store().await.unwrap();
+        let mut conn = Some(writer_connection(&store).await.unwrap());
+        let rows = [("k1", "v1"), ("k2", "v2")];
+        let mut wrong = Script::default();
+        wrong.add(INSERT_META, &rows, 3).unwrap();
+        assert!(store.write_script(&mut conn, wrong).await.is_err());
+        assert_eq!(store.meta("k1").await.unwrap(), None);
+        let mut right = Script::default();
+        right.add(INSERT_META, &rows, 2).unwrap();
+        store.write_script(&mut conn, right).await.unwrap();
+        assert_eq!(store.meta("k2").await.unwrap().as_deref(), Some("v2"));
+        let mut next = Script::default();
+        next.add(INSERT_META, &[("k3", "v3")], 1).unwrap();
+        store.write_script(&mut conn, next).await.unwrap();
+        assert_eq!(store.meta("k3").await.unwrap().as_deref(), Some("v3"));
+    }
 }
