@@ -963,14 +963,13 @@ fn apply_in(
     follow_up: &(dyn Fn(&Case) -> Option<(Event, Actor)> + Send + Sync),
     rows: &mut Rows,
 ) -> Result<Outcome> {
-    let mut case = w.case.clone();
     let mut seq = w.seq;
     let mut last = String::new();
-    let mut notices = step(&mut case, &mut seq, event, actor, now, cal, rows, &mut last)?;
+    let (mut case, mut notices) = step(&w.case, &mut seq, event, actor, now, cal, rows, &mut last)?;
     if let Some((next, by)) = follow_up(&case) {
-        notices.extend(step(
-            &mut case, &mut seq, &next, &by, now, cal, rows, &mut last,
-        )?);
+        let (after, more) = step(&case, &mut seq, &next, &by, now, cal, rows, &mut last)?;
+        case = after;
+        notices.extend(more);
     }
     w.case = case;
     w.seq = seq;
@@ -979,10 +978,11 @@ fn apply_in(
     Ok(Outcome::Applied(w.case.clone(), notices))
 }
 
-/// One event, as `cases::append_event` does it, into the batch's rows.
+/// One event, as `cases::append_event` does it, into the batch's rows: the
+/// case it makes (the given one is left as it was).
 #[allow(clippy::too_many_arguments)]
 fn step(
-    case: &mut Case,
+    case: &Case,
     seq: &mut i64,
     event: &Event,
     actor: &Actor,
@@ -990,36 +990,35 @@ fn step(
     cal: &WorkCalendar,
     rows: &mut Rows,
     at: &mut String,
-) -> Result<Vec<Notice>> {
+) -> Result<(Case, Vec<Notice>)> {
     let now = storage_precision(now);
     let now = case
         .history
         .last()
         .map_or(now, |(last, _, _)| now.max(*last));
-    let before = case.status.to_string();
-    let notices = case
-        .apply(event, now, cal)
+    let (next, notices) = case
+        .applied(event, now, cal)
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
     *seq += 1;
     *at = ts(now);
     rows.events.push((
-        case.id.clone(),
+        next.id.clone(),
         *seq,
         at.clone(),
         event.actor(),
         json(event)?,
     ));
     for n in &notices {
-        rows.outbox.push((case.id.clone(), json(n)?, at.clone()));
+        rows.outbox.push((next.id.clone(), json(n)?, at.clone()));
     }
     rows.audit.push(audit_row(
         actor,
         "case.event",
-        &case.id,
-        Some(serde_json::json!({"status": before})),
-        serde_json::json!({"status": case.status.to_string(), "event": event}),
+        &next.id,
+        Some(serde_json::json!({"status": case.status.to_string()})),
+        serde_json::json!({"status": next.status.to_string(), "event": event}),
     ));
-    Ok(notices)
+    Ok((next, notices))
 }
 
 #[cfg(test)]

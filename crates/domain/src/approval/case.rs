@@ -548,10 +548,22 @@ impl Case {
         now: DateTime<Utc>,
         cal: &WorkCalendar,
     ) -> Result<Vec<Notice>, CaseError> {
-        let mut next = self.clone();
-        let notices = next.transition(event, now, cal)?;
+        let (next, notices) = self.applied(event, now, cal)?;
         *self = next;
         Ok(notices)
+    }
+
+    /// The case `event` makes of this one, which stays as it is: for callers
+    /// that have more to do before the change may be kept.
+    pub fn applied(
+        &self,
+        event: &Event,
+        now: DateTime<Utc>,
+        cal: &WorkCalendar,
+    ) -> Result<(Case, Vec<Notice>), CaseError> {
+        let mut next = self.clone();
+        let notices = next.transition(event, now, cal)?;
+        Ok((next, notices))
     }
 
     fn transition(
