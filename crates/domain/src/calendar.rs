@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::Deserialize;
@@ -32,10 +33,12 @@ struct YearEntry {
     workdays: Vec<NaiveDate>,
 }
 
+/// Cheap to clone (the day sets are shared): the approval writer takes its
+/// own copy with every step.
 #[derive(Clone, Debug)]
 pub struct WorkCalendar {
-    holidays: BTreeSet<NaiveDate>,
-    workdays: BTreeSet<NaiveDate>,
+    holidays: Arc<BTreeSet<NaiveDate>>,
+    workdays: Arc<BTreeSet<NaiveDate>>,
     first_year: i32,
     last_year: i32,
 }
@@ -77,8 +80,8 @@ impl WorkCalendar {
             _ => return Err(CalendarError::BadData("没有任何年份".into())),
         };
         Ok(WorkCalendar {
-            holidays,
-            workdays,
+            holidays: Arc::new(holidays),
+            workdays: Arc::new(workdays),
             first_year,
             last_year,
         })

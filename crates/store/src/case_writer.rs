@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde_json::value::RawValue;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use zhengqi_domain::approval::case::{Case, Event, Notice};
@@ -436,24 +435,69 @@ enum Outcome {
     Recheck,
 }
 
-/// The rows one batch appends, each serialised as a JSON array element.
+/// The rows one batch appends, as the values bound into its statements.
 #[derive(Default)]
 struct Rows {
-    events: Vec<(String, i64, String, String, String)>,
-    outbox: Vec<(String, String, String)>,
-    audit: Vec<AuditRow>,
+    /// case_id, seq, at, actor, event
+    events: Vec<[Val; 5]>,
+    /// case_id, notice, created_at
+    outbox: Vec<[Val; 3]>,
+    /// at, actor_id, actor_name, actor_role, action, target_id, before, after
+    audit: Vec<[Val; 8]>,
 }
 
-type AuditRow = (
-    String,
-    Option<i64>,
-    String,
-    String,
-    &'static str,
-    String,
-    Option<String>,
-    String,
-);
+/// A value bound into a batch statement; typed, so that PostgreSQL knows
+/// the type of a NULL too.
+#[derive(Debug)]
+enum Val {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl serde::Serialize for Val {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Val::Text(t) => t.serialize(s),
+            Val::Int(i) => i.serialize(s),
+        }
+    }
+}
+
+impl From<String> for Val {
+    fn from(v: String) -> Val {
+        Val::Text(Some(v))
+    }
+}
+
+impl From<&String> for Val {
+    fn from(v: &String) -> Val {
+        Val::Text(Some(v.clone()))
+    }
+}
+
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::Text(Some(v.to_owned()))
+    }
+}
+
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Val {
+        Val::Text(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Val {
+        Val::Int(v)
+    }
+}
 
 impl Rows {
     fn lens(&self) -> (usize, usize, usize) {
@@ -485,7 +529,7 @@ impl Store {
     /// The JSON array bound as `$1`, as a table with columns `value` (one
     /// element) and `key` (its position).
     fn elems(&self) -> String {
-        elems(self.backend, 1)
+        elems(self.backend, "$1")
     }
 
     /// Each step in a transaction of its own (`cases.rs`).
@@ -649,63 +693,68 @@ impl Store {
             });
         }
 
-        // One statement per table for the whole batch, each reading its
-        // rows from one JSON array parameter.
-        let mut script = Script::default();
-        let inserts: Vec<_> = new_cases
+        // One statement per table for the whole batch. The case rows, which
+        // carry the snapshots, are bound as a `VALUES` list (split only
+        // beyond the backends' limit on bound values); the small rows of the
+        // other tables as one JSON array each, whose statement text (and so
+        // SQLite's parse of it) does not grow with the batch.
+        let mut script = Script::new(self.backend);
+        let inserts = new_cases
             .iter()
             .filter_map(|id| working.get(id))
             .map(|w| {
                 let c = &w.case;
-                Ok((
-                    &c.id,
-                    &c.applicant,
-                    &c.matter_code,
-                    &c.idempotency_key,
-                    c.status.to_string(),
-                    raw(c)?,
-                    w.seq,
-                    &w.created_at,
-                    &w.updated_at,
-                ))
+                Ok([
+                    (&c.id).into(),
+                    (&c.applicant).into(),
+                    (&c.matter_code).into(),
+                    (&c.idempotency_key).into(),
+                    c.status.to_string().into(),
+                    json(c)?.into(),
+                    w.seq.into(),
+                    (&w.created_at).into(),
+                    (&w.updated_at).into(),
+                ])
             })
-            .collect::<Result<_>>()?;
-        script.add(
-            "INSERT INTO cases (id, applicant, matter_code, idempotency_key, status, snapshot, seq, created_at, updated_at) \
-             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, CAST(j.value->5 AS TEXT), \
-             CAST(j.value->>6 AS BIGINT), j.value->>7, j.value->>8 FROM {rows} ORDER BY j.key",
-            &inserts,
-            inserts.len(),
-        )?;
+            .collect::<Result<Vec<_>>>()?;
+        let n = inserts.len();
+        script.add_values(
+            "INSERT INTO cases (id, applicant, matter_code, idempotency_key, status, snapshot, seq, created_at, updated_at) {values}",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+            n,
+        );
         // `seq` must still be what this batch read: the guard against a
         // writer this batch does not know of.
-        let updates: Vec<_> = working
+        let updates = working
             .values()
             .filter(|w| w.dirty && w.stored_parts.is_some())
             .map(|w| {
-                Ok((
-                    &w.case.id,
-                    w.case.status.to_string(),
-                    raw(&w.case)?,
-                    w.seq,
-                    &w.updated_at,
-                    w.stored_seq,
-                ))
+                Ok([
+                    (&w.case.id).into(),
+                    w.case.status.to_string().into(),
+                    json(&w.case)?.into(),
+                    w.seq.into(),
+                    (&w.updated_at).into(),
+                    w.stored_seq.into(),
+                ])
             })
-            .collect::<Result<_>>()?;
-        script.add(
-            "UPDATE cases SET status = j.value->>1, snapshot = CAST(j.value->2 AS TEXT), \
-             seq = CAST(j.value->>3 AS BIGINT), updated_at = j.value->>4 \
-             FROM {rows} WHERE cases.id = j.value->>0 AND cases.seq = CAST(j.value->>5 AS BIGINT)",
-            &updates,
-            updates.len(),
-        )?;
-        script.add(
+            .collect::<Result<Vec<_>>>()?;
+        let n = updates.len();
+        script.add_values(
+            "UPDATE cases SET status = v.column2, snapshot = v.column3, seq = v.column4, updated_at = v.column5 \
+             FROM ({values}) AS v WHERE cases.id = v.column1 AND cases.seq = v.column6",
+            "(?, ?, ?, ?, ?, ?)",
+            updates,
+            n,
+        );
+        let n = rows.events.len();
+        script.add_json(
             "INSERT INTO case_events (case_id, seq, at, actor, event) \
              SELECT j.value->>0, CAST(j.value->>1 AS BIGINT), j.value->>2, j.value->>3, j.value->>4 \
              FROM {rows} ORDER BY j.key",
             &rows.events,
-            rows.events.len(),
+            n,
         )?;
         // Parts: all of a new case's; of an existing case only those whose
         // state or deadline changed (a changed set of parts is rewritten).
@@ -718,41 +767,50 @@ impl Store {
                 before.len() == now.len() && before.iter().zip(&now).all(|(b, n)| b.0 == n.0)
             });
             if let Some(before) = w.stored_parts.as_ref().filter(|_| !same_set) {
-                rewrite.push(&w.case.id);
+                rewrite.push([(&w.case.id).into()]);
                 rewritten += before.len();
             }
             for (i, (p, n)) in w.case.parts.iter().zip(now).enumerate() {
                 let changed = !same_set || w.stored_parts.as_ref().is_some_and(|b| b[i] != n);
                 if changed {
-                    parts.push((&w.case.id, n.0, &p.item_code, n.1, n.2));
+                    parts.push([
+                        (&w.case.id).into(),
+                        n.0.into(),
+                        (&p.item_code).into(),
+                        n.1.into(),
+                        n.2.into(),
+                    ]);
                 }
             }
         }
-        script.add(
+        script.add_json(
             "DELETE FROM case_parts WHERE case_id IN (SELECT j.value->>0 FROM {rows})",
-            &rewrite.iter().map(|id| (id,)).collect::<Vec<_>>(),
+            &rewrite,
             rewritten,
         )?;
+        let n = parts.len();
         // `WHERE true` lets SQLite parse the upsert after a SELECT.
-        script.add(
+        script.add_json(
             "INSERT INTO case_parts (case_id, department, item_code, state, deadline) \
              SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4 FROM {rows} WHERE true \
              ON CONFLICT (case_id, department) DO UPDATE SET state = excluded.state, deadline = excluded.deadline",
             &parts,
-            parts.len(),
+            n,
         )?;
-        script.add(
+        let n = rows.outbox.len();
+        script.add_json(
             "INSERT INTO outbox (case_id, notice, created_at) \
              SELECT j.value->>0, j.value->>1, j.value->>2 FROM {rows} ORDER BY j.key",
             &rows.outbox,
-            rows.outbox.len(),
+            n,
         )?;
-        script.add(
+        let n = rows.audit.len();
+        script.add_json(
             "INSERT INTO audit_log (at, actor_id, actor_name, actor_role, action, target_type, target_id, before, after) \
              SELECT j.value->>0, CAST(j.value->>1 AS BIGINT), j.value->>2, j.value->>3, j.value->>4, 'case', \
              j.value->>5, j.value->>6, j.value->>7 FROM {rows} ORDER BY j.key",
             &rows.audit,
-            rows.audit.len(),
+            n,
         )?;
         // The cache now holds what this batch will have made.
         let mut created = Vec::new();
@@ -776,39 +834,91 @@ impl Store {
     }
 }
 
-/// The JSON array bound as `$n`, as a table with columns `value` (one
+/// The JSON array bound at `param`, as a table with columns `value` (one
 /// element) and `key` (its position).
-fn elems(backend: Backend, n: usize) -> String {
+fn elems(backend: Backend, param: &str) -> String {
     match backend {
         // JSONB elements: `->>` reads them without parsing text again.
-        Backend::Sqlite => format!("jsonb_each(${n}) AS j"),
+        Backend::Sqlite => format!("jsonb_each({param}) AS j"),
         Backend::Postgres => {
-            format!("json_array_elements(${n}::json) WITH ORDINALITY AS j(value, key)")
+            format!("json_array_elements({param}::json) WITH ORDINALITY AS j(value, key)")
         }
     }
 }
+
+/// Values bound into one statement at most: SQLite allows 32,766,
+/// PostgreSQL 65,535.
+const MAX_VALUES: usize = 32_000;
 
 /// The batch's writes. On SQLite they go to the database as one script
 /// (one round trip to sqlx's SQLite thread); PostgreSQL takes one statement
 /// per round trip. Either way the rows changed must add up to the rows
 /// sent, or the batch is abandoned.
-#[derive(Default)]
+///
+/// Rows go in one of two ways. Bound as a `VALUES` list, a value reaches
+/// the table as it was bound: the snapshot is stored as the text serde
+/// made, not parsed into JSONB and printed again, but the statement's text
+/// grows with its rows and SQLite parses it anew. As one JSON array, the
+/// statement's text is fixed and cheap to parse, and the database parses
+/// the array: best for short rows.
 struct Script {
-    statements: Vec<(&'static str, String)>,
+    backend: Backend,
+    statements: Vec<(String, Vec<Val>)>,
     expected: u64,
 }
 
 impl Script {
-    /// `sql` reads its rows from `{rows}`; `changes` is how many rows it
-    /// must change.
-    fn add<T: serde::Serialize>(
+    fn new(backend: Backend) -> Script {
+        Script {
+            backend,
+            statements: Vec::new(),
+            expected: 0,
+        }
+    }
+
+    /// `sql` takes its rows at `{values}`, as `VALUES row, row, …`; `row`
+    /// is a tuple of one `?` per value (and constants). `changes` is how
+    /// many rows the statement must change.
+    fn add_values<const N: usize>(
         &mut self,
-        sql: &'static str,
-        rows: &[T],
+        sql: &str,
+        row: &str,
+        rows: Vec<[Val; N]>,
+        changes: usize,
+    ) {
+        debug_assert_eq!(row.matches('?').count(), N, "{row}");
+        if rows.is_empty() {
+            return;
+        }
+        self.expected += changes as u64;
+        let per = (MAX_VALUES / N).max(1);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<[Val; N]> = rows.by_ref().take(per).collect();
+            let values = values_list(self.backend, row, chunk.len());
+            let vals = chunk.into_iter().flatten().collect();
+            self.statements
+                .push((sql.replace("{values}", &values), vals));
+        }
+    }
+
+    /// `sql` reads its rows from `{rows}`, a table of one JSON array: column
+    /// `value` (a row, its values at `->>0`, `->>1` …) and `key` (its place).
+    fn add_json<const N: usize>(
+        &mut self,
+        sql: &str,
+        rows: &[[Val; N]],
         changes: usize,
     ) -> Result<()> {
         if !rows.is_empty() {
-            self.statements.push((sql, json(&rows)?));
+            let placeholder = match self.backend {
+                Backend::Sqlite => "?",
+                Backend::Postgres => "$1",
+            };
+            let sql = sql.replace("{rows}", &elems(self.backend, placeholder));
+            let rows: Vec<&[Val]> = rows.iter().map(|r| &r[..]).collect();
+            self.statements
+                .push((sql, vec![Val::Text(Some(json(&rows)?))]));
             self.expected += changes as u64;
         }
         Ok(())
@@ -821,20 +931,21 @@ impl Script {
     async fn run_sqlite(self, w: &mut WriterConn) -> Result<()> {
         let total = w.total_changes + self.expected as i64;
         let mut sql = String::from("BEGIN IMMEDIATE;\n");
-        for (i, (s, _)) in self.statements.iter().enumerate() {
-            sql.push_str(&s.replace("{rows}", &elems(Backend::Sqlite, i + 1)));
+        for (s, _) in &self.statements {
+            sql.push_str(s);
             sql.push_str(";\n");
         }
         // SQLite has no conditional abort outside triggers: when the rows
         // changed do not add up, `json()` of a non-JSON text fails the
         // script here, before its COMMIT.
-        let n = self.statements.len() + 1;
-        sql.push_str(&format!(
-            "SELECT CASE WHEN total_changes() = ${n} THEN 1 ELSE json('rows changed do not add up') END;\nCOMMIT;"
-        ));
+        sql.push_str(
+            "SELECT CASE WHEN total_changes() = ? THEN 1 ELSE json('rows changed do not add up') END;\nCOMMIT;",
+        );
+        // `?` placeholders: sqlx gives each statement of the script the
+        // next values in order.
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (_, rows) in self.statements {
-            q = q.bind(rows);
+        for (_, vals) in self.statements {
+            q = bind_all(q, vals);
         }
         match q.bind(total).execute(&mut w.conn).await {
             Ok(_) => {
@@ -855,10 +966,8 @@ impl Script {
 
     async fn run_postgres(self, tx: &mut Transaction<'_, Any>) -> Result<()> {
         let mut changed = 0;
-        for (s, rows) in self.statements {
-            let sql = s.replace("{rows}", &elems(Backend::Postgres, 1));
-            changed += sqlx::query(AssertSqlSafe(sql))
-                .bind(rows)
+        for (sql, vals) in self.statements {
+            changed += bind_all(sqlx::query(AssertSqlSafe(sql)), vals)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
@@ -876,10 +985,44 @@ impl Script {
     }
 }
 
-/// A value as JSON embedded unquoted in the batch's array: the snapshot
-/// is stored as text without being escaped into a string and back.
-fn raw<T: serde::Serialize>(v: &T) -> Result<Box<RawValue>> {
-    serde_json::value::to_raw_value(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+/// `VALUES row, row, …` with `n` rows, in the backend's placeholders
+/// (PostgreSQL numbers them: `$1`, `$2`, …).
+fn values_list(backend: Backend, row: &str, n: usize) -> String {
+    let mut s = String::with_capacity(8 + n * (row.len() * 2 + 1));
+    s.push_str("VALUES ");
+    let mut k = 0;
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        match backend {
+            Backend::Sqlite => s.push_str(row),
+            Backend::Postgres => {
+                for ch in row.chars() {
+                    if ch == '?' {
+                        k += 1;
+                        s.push('$');
+                        s.push_str(&k.to_string());
+                    } else {
+                        s.push(ch);
+                    }
+                }
+            }
+        }
+    }
+    s
+}
+
+type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+fn bind_all(mut q: Query<'_>, vals: Vec<Val>) -> Query<'_> {
+    for v in vals {
+        q = match v {
+            Val::Text(t) => q.bind(t),
+            Val::Int(i) => q.bind(i),
+        };
+    }
+    q
 }
 
 fn audit_row(
@@ -888,17 +1031,17 @@ fn audit_row(
     id: &str,
     before: Option<serde_json::Value>,
     after: serde_json::Value,
-) -> AuditRow {
-    (
-        ts(Utc::now()),
-        actor.id,
-        actor.name.clone(),
-        actor.role.clone(),
-        action,
-        id.to_owned(),
-        before.map(|v| v.to_string()),
-        after.to_string(),
-    )
+) -> [Val; 8] {
+    [
+        ts(Utc::now()).into(),
+        actor.id.into(),
+        (&actor.name).into(),
+        (&actor.role).into(),
+        action.into(),
+        id.into(),
+        before.map(|v| v.to_string()).into(),
+        after.to_string().into(),
+    ]
 }
 
 /// A submission inside a batch: the earlier case for a used idempotency
@@ -923,8 +1066,13 @@ fn submit_in(
         *at = storage_precision(*at);
     }
     for (i, (at, who, ev)) in c.history.iter().enumerate() {
-        rows.events
-            .push((c.id.clone(), i as i64 + 1, ts(*at), who.clone(), json(ev)?));
+        rows.events.push([
+            (&c.id).into(),
+            (i as i64 + 1).into(),
+            ts(*at).into(),
+            who.into(),
+            json(ev)?.into(),
+        ]);
     }
     rows.audit.push(audit_row(
         actor,
@@ -1001,15 +1149,16 @@ fn step(
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
     *seq += 1;
     *at = ts(now);
-    rows.events.push((
-        next.id.clone(),
-        *seq,
-        at.clone(),
-        event.actor(),
-        json(event)?,
-    ));
+    rows.events.push([
+        (&next.id).into(),
+        (*seq).into(),
+        (&*at).into(),
+        event.actor().into(),
+        json(event)?.into(),
+    ]);
     for n in &notices {
-        rows.outbox.push((next.id.clone(), json(n)?, at.clone()));
+        rows.outbox
+            .push([(&next.id).into(), json(n)?.into(), (&*at).into()]);
     }
     rows.audit.push(audit_row(
         actor,
@@ -1025,8 +1174,15 @@ fn step(
 mod tests {
     use super::*;
 
-    const INSERT_META: &str =
+    const INSERT_META: &str = "INSERT INTO meta (key, value) {values}";
+    const INSERT_META_JSON: &str =
         "INSERT INTO meta (key, value) SELECT j.value->>0, j.value->>1 FROM {rows} ORDER BY j.key";
+
+    fn meta_rows(rows: &[(&str, &str)]) -> Vec<[Val; 2]> {
+        rows.iter()
+            .map(|(k, v)| [(*k).into(), (*v).into()])
+            .collect()
+    }
 
     /// The changed-rows check is the last guard of a batch: a script whose
     /// rows do not add up must leave nothing behind, and the connection
@@ -1036,17 +1192,43 @@ mod tests {
         let store = crate::testing::fresh_store().await.unwrap();
         let mut conn = Some(writer_connection(&store).await.unwrap());
         let rows = [("k1", "v1"), ("k2", "v2")];
-        let mut wrong = Script::default();
-        wrong.add(INSERT_META, &rows, 3).unwrap();
+        let mut wrong = Script::new(store.backend);
+        wrong.add_values(INSERT_META, "(?, ?)", meta_rows(&rows), 3);
         assert!(store.write_script(&mut conn, wrong).await.is_err());
         assert_eq!(store.meta("k1").await.unwrap(), None);
-        let mut right = Script::default();
-        right.add(INSERT_META, &rows, 2).unwrap();
+        let mut right = Script::new(store.backend);
+        right
+            .add_json(INSERT_META_JSON, &meta_rows(&rows), 2)
+            .unwrap();
         store.write_script(&mut conn, right).await.unwrap();
         assert_eq!(store.meta("k2").await.unwrap().as_deref(), Some("v2"));
-        let mut next = Script::default();
-        next.add(INSERT_META, &[("k3", "v3")], 1).unwrap();
+        let mut next = Script::new(store.backend);
+        next.add_json(INSERT_META_JSON, &meta_rows(&[("k4", "v4")]), 1)
+            .unwrap();
+        next.add_values(INSERT_META, "(?, ?)", meta_rows(&[("k3", "v3")]), 1);
         store.write_script(&mut conn, next).await.unwrap();
         assert_eq!(store.meta("k3").await.unwrap().as_deref(), Some("v3"));
+        assert_eq!(store.meta("k4").await.unwrap().as_deref(), Some("v4"));
+    }
+
+    /// More rows than one statement may bind are split over statements of
+    /// the same transaction, on either backend, and all of them land.
+    #[tokio::test]
+    async fn rows_beyond_the_binding_limit_are_split_and_all_written() {
+        let store = crate::testing::fresh_store().await.unwrap();
+        let mut conn = Some(writer_connection(&store).await.unwrap());
+        let n = MAX_VALUES / 2 * 2 + 7;
+        let keys: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("bulk{i}"), format!("v{i}")))
+            .collect();
+        let rows: Vec<[Val; 2]> = keys.iter().map(|(k, v)| [k.into(), v.into()]).collect();
+        let mut script = Script::new(store.backend);
+        script.add_values(INSERT_META, "(?, ?)", rows, n);
+        assert_eq!(script.statements.len(), 3);
+        store.write_script(&mut conn, script).await.unwrap();
+        for i in [0, MAX_VALUES / 2, n - 1] {
+            let got = store.meta(&format!("bulk{i}")).await.unwrap();
+            assert_eq!(got, Some(format!("v{i}")));
+        }
     }
 }
