@@ -6,14 +6,12 @@
 //! `scripts/install-browser`. Without them the test fails (it does not
 //! silently pass) unless `ZHENGQI_SKIP_E2E=1` is set.
 //!
-//! The journey also writes `docs/screenshot.png`, the picture the README
-//! shows.
+//! The journey also takes `docs/screenshot.png`, the picture the README
+//! shows (kept there with `ZHENGQI_UPDATE_SCREENSHOTS=1`).
 
 #[macro_use]
 mod common;
 
-use std::fs;
-use std::path::Path;
 use std::time::Instant;
 
 use common::*;
@@ -78,14 +76,7 @@ async fn journey(c: &Client, base: &str) -> Res<()> {
 
     // 3. The README's screenshot.
     let png = c.screenshot().await?;
-    ensure!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
-    let shot = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/screenshot.png"
-    ));
-    fs::create_dir_all(shot.parent().unwrap())?;
-    fs::write(shot, &png)?;
-    eprintln!("e2e: wrote {} ({} bytes)", shot.display(), png.len());
+    common::save_screenshot("screenshot.png", &png)?;
 
     // 4. Another enterprise's page: 404 page, and nothing of 格力 shown.
     c.goto(&format!("{base}/enterprises/{GREE_USCC}")).await?;

@@ -9,7 +9,8 @@
 //! enterprise sees the request, corrects and supplies the material; the last
 //! department approves; the enterprise sees 已办结 and the whole timeline.
 //! Every deadline shown is checked against `zhengqi calendar` from the days
-//! the timeline records. Writes `docs/screenshot-case.png`.
+//! the timeline records. Takes `docs/screenshot-case.png` (kept there with
+//! `ZHENGQI_UPDATE_SCREENSHOTS=1`).
 //!
 //! Needs what `tests/e2e.rs` needs (`scripts/install-browser`);
 //! `ZHENGQI_SKIP_E2E=1` skips it.
@@ -17,8 +18,6 @@
 #[macro_use]
 mod common;
 
-use std::fs;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -543,13 +542,7 @@ async fn journey(sessions: &[Client], base: &str) -> Res<()> {
         .clamp(900, 2400);
     ent.set_window_rect(0, 0, 1280, height as u32 + 140).await?;
     let png = ent.screenshot().await?;
-    ensure!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
-    let shot = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/screenshot-case.png"
-    ));
-    fs::write(shot, &png)?;
-    eprintln!("e2e-cases: wrote {} ({} bytes)", shot.display(), png.len());
+    common::save_screenshot("screenshot-case.png", &png)?;
 
     // 9. On a phone the case page and the form fit the screen.
     ent.set_window_rect(0, 0, 390, 844).await?;

@@ -7,14 +7,13 @@
 //! `scripts/install-browser`. Without them the test fails (it does not
 //! silently pass) unless `ZHENGQI_SKIP_E2E=1` is set.
 //!
-//! The journey also writes `docs/screenshot-policies.png`, the picture the
-//! README shows for the policy match.
+//! The journey also takes `docs/screenshot-policies.png`, the picture the
+//! README shows for the policy match (kept there with
+//! `ZHENGQI_UPDATE_SCREENSHOTS=1`).
 
 #[macro_use]
 mod common;
 
-use std::fs;
-use std::path::Path;
 use std::time::Instant;
 
 use common::*;
@@ -60,14 +59,7 @@ async fn journey(c: &Client, base: &str) -> Res<()> {
         "another enterprise's name appears on /me/policies"
     );
     let png = c.screenshot().await?;
-    ensure!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
-    let shot = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/screenshot-policies.png"
-    ));
-    fs::create_dir_all(shot.parent().unwrap())?;
-    fs::write(shot, &png)?;
-    eprintln!("e2e: wrote {} ({} bytes)", shot.display(), png.len());
+    common::save_screenshot("screenshot-policies.png", &png)?;
 
     // 3. The 即申即享 policy's explanation (the second match: 2万 < 30万).
     let links = c.find_all(Locator::Css("#matched a.policy-link")).await?;

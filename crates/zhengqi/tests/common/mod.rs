@@ -358,3 +358,23 @@ pub async fn report_failure(client: &Client, name: &str) {
         eprintln!("----- page source ({name}) -----\n{src}");
     }
 }
+
+/// Keeps a journey's screenshot. It goes to `docs/<name>` (the pictures
+/// the README shows) only when `ZHENGQI_UPDATE_SCREENSHOTS=1`; otherwise to
+/// the test's scratch directory, so that a test run leaves the work tree
+/// as it found it.
+pub fn save_screenshot(name: &str, png: &[u8]) -> Res<PathBuf> {
+    if !png.starts_with(b"\x89PNG") {
+        return Err(format!("screenshot {name} is not a PNG").into());
+    }
+    let dir = if std::env::var("ZHENGQI_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs"))
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    };
+    fs::create_dir_all(&dir)?;
+    let path = dir.join(name);
+    fs::write(&path, png)?;
+    eprintln!("wrote {} ({} bytes)", path.display(), png.len());
+    Ok(path)
+}
