@@ -17,7 +17,9 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
-    #[error("{0}年的节假日安排尚未载入日历数据，无法计算工作日（请更新 cn-holidays.json）")]
+    #[error(
+        "{0}年的节假日安排尚未载入日历数据，无法计算工作日（请管理员载入国务院办公厅该年的节假日安排）"
+    )]
     YearNotCovered(i32),
     #[error("工作日天数应为不小于1的整数，实际为 {0}")]
     BadCount(i64),
@@ -35,6 +37,11 @@ struct YearEntry {
 
 /// Cheap to clone (the day sets are shared): the approval writer takes its
 /// own copy with every step.
+/// Calendar days ahead the data must reach: the longest promised time
+/// limits (60 working days) plus the pauses of a correction, about four
+/// months.
+pub const COVERAGE_HORIZON_DAYS: u64 = 120;
+
 #[derive(Clone, Debug)]
 pub struct WorkCalendar {
     holidays: Arc<BTreeSet<NaiveDate>>,
@@ -113,6 +120,17 @@ impl WorkCalendar {
         (self.first_year, self.last_year)
     }
 
+    /// The year after the data's last one, when deadlines counted from
+    /// `today` may already reach it: acceptances whose time limit ends there
+    /// are refused until its notice is loaded, so staff must be told ahead
+    /// (the State Council publishes next year's notice in the autumn).
+    pub fn uncovered_year_ahead(&self, today: NaiveDate) -> Option<i32> {
+        let ahead = today
+            .checked_add_days(Days::new(COVERAGE_HORIZON_DAYS))
+            .unwrap_or(NaiveDate::MAX);
+        (ahead.year() > self.last_year).then_some(self.last_year + 1)
+    }
+
     pub fn is_workday(&self, d: NaiveDate) -> Result<bool, CalendarError> {
         if d.year() < self.first_year || d.year() > self.last_year {
             return Err(CalendarError::YearNotCovered(d.year()));
@@ -171,6 +189,24 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn staff_are_warned_four_months_before_the_data_runs_out() {
+        let cal = WorkCalendar::official();
+        assert_eq!(cal.covers().1, 2026);
+        // 120 days after 2026-09-02 is 2026-12-31: still covered.
+        assert_eq!(cal.uncovered_year_ahead(d("2026-09-02")), None);
+        assert_eq!(cal.uncovered_year_ahead(d("2026-09-03")), Some(2027));
+        assert_eq!(cal.uncovered_year_ahead(d("2026-11-29")), Some(2027));
+        assert_eq!(cal.uncovered_year_ahead(d("2025-12-31")), None);
+        // Past the data altogether, the next missing year is still named.
+        assert_eq!(cal.uncovered_year_ahead(d("2028-01-01")), Some(2027));
+        assert_eq!(cal.uncovered_year_ahead(NaiveDate::MAX), Some(2027));
+        let later =
+            WorkCalendar::official_with(r#"{"2027": {"holidays": [], "workdays": []}}"#).unwrap();
+        assert_eq!(later.uncovered_year_ahead(d("2026-11-29")), None);
+        assert_eq!(later.uncovered_year_ahead(d("2027-09-03")), Some(2028));
     }
 
     #[test]

@@ -9,9 +9,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::{Datelike, Duration, Local};
+use chrono::{Datelike, Duration, Local, NaiveDate, Utc};
 use serde::Deserialize;
+use zhengqi_domain::approval::case::local_day;
 use zhengqi_domain::auth::{Principal, Role};
+use zhengqi_domain::calendar::WorkCalendar;
 use zhengqi_domain::enterprise::{FieldError, IndicatorDraft, IndicatorKind, SizeBasis};
 use zhengqi_domain::import::{ENTERPRISE_COLUMNS, headers};
 use zhengqi_domain::size::SizeClass;
@@ -62,6 +64,8 @@ pub struct Layout {
     pub active: &'static str,
     /// Unread policy pushes of an enterprise user.
     pub unread: i64,
+    /// To government users, while next year's holiday notice is missing.
+    pub calendar_notice: Option<String>,
 }
 
 pub(crate) fn layout(s: &AppState, u: Option<&PageUser>, active: &'static str) -> Layout {
@@ -75,7 +79,21 @@ pub(crate) fn layout(s: &AppState, u: Option<&PageUser>, active: &'static str) -
         demo: s.config.demo,
         active,
         unread: u.map_or(0, |u| u.unread),
+        calendar_notice: u
+            .filter(|u| u.p.role != Role::Enterprise)
+            .and_then(|_| calendar_notice(&s.calendar, local_day(Utc::now()))),
     }
+}
+
+/// The warning government users see while deadlines may reach a year whose
+/// holiday notice is not loaded (acceptances would then be refused).
+pub(crate) fn calendar_notice(cal: &WorkCalendar, today: NaiveDate) -> Option<String> {
+    let year = cal.uncovered_year_ahead(today)?;
+    Some(format!(
+        "工作日日历只载入到 {} 年：受理期限落入 {year} 年的办件将无法受理，到期提醒也无法计算。\
+         请管理员载入国务院办公厅 {year} 年部分节假日安排（ZHENGQI_HOLIDAYS，见 README）。",
+        year - 1
+    ))
 }
 
 fn role_home(p: &Principal) -> &'static str {

@@ -92,6 +92,10 @@ async fn seed(store: &Store) {
 }
 
 async fn app() -> String {
+    app_with(WorkCalendar::official()).await
+}
+
+async fn app_with(calendar: WorkCalendar) -> String {
     let store = fresh_store().await.unwrap();
     let rd = store
         .reference_or_default(&ReferenceDocs::zhuhai())
@@ -132,7 +136,8 @@ async fn app() -> String {
             secure_cookies: false,
             demo: false,
         },
-    );
+    )
+    .with_calendar(calendar);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await });
@@ -280,4 +285,40 @@ async fn the_applicant_sees_reminders_and_the_material_deadline() {
     assert!(!timeline.contains("预警："));
     assert!(page.contains("环评批复（补正期限 2026-02-25 已过，暂停办理）"));
     assert!(page.contains("已中止"));
+}
+
+/// Weekday-only years `years` (synthetic, like data/test/holidays-after-2026.json).
+fn weekday_years(years: std::ops::RangeInclusive<i32>) -> WorkCalendar {
+    let body: Vec<String> = years
+        .map(|y| format!(r#""{y}": {{"holidays": [], "workdays": []}}"#))
+        .collect();
+    WorkCalendar::from_json(&format!("{{{}}}", body.join(","))).unwrap()
+}
+
+/// While deadlines may reach a year whose holiday notice is not loaded,
+/// every page tells staff and supervisors (acceptances would be refused);
+/// enterprises are not shown it; with the year loaded it is gone.
+#[tokio::test]
+async fn government_users_are_warned_while_next_years_holidays_are_missing() {
+    use chrono::Datelike;
+    let year = zhengqi_domain::approval::case::local_day(Utc::now()).year();
+    let base = app_with(weekday_years(year - 1..=year - 1)).await;
+    let warning = format!("工作日日历只载入到 {} 年：受理期限落入 {year} 年", year - 1);
+    for user in ["zhujian", "ducha"] {
+        let c = browser(&base, user).await;
+        let (status, page) = get(&c, format!("{base}/policies")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("id=\"calendar-notice\""), "{user}");
+        assert!(page.contains(&warning), "{user}: {page}");
+    }
+    let c = browser(&base, "qiye").await;
+    let (status, page) = get(&c, format!("{base}/policies")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("calendar-notice"));
+
+    let base = app_with(weekday_years(year - 1..=year + 1)).await;
+    let c = browser(&base, "zhujian").await;
+    let (status, page) = get(&c, format!("{base}/policies")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("calendar-notice"));
 }

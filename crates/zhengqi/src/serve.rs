@@ -36,6 +36,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Reminders, 容缺 overdue rules and deadline notices: now, then every minute.
     // The shipped holiday notices plus any the operator added (ZHENGQI_HOLIDAYS).
     let calendar = crate::calendar::load()?;
+    let today = zhengqi_domain::approval::case::local_day(chrono::Utc::now());
+    if let Some(year) = calendar.uncovered_year_ahead(today) {
+        // Also shown on every page government users open.
+        eprintln!(
+            "警告：工作日日历只载入到 {} 年，期限落入 {year} 年的办件将无法受理。请用 {} 载入 {year} 年的节假日安排。",
+            year - 1,
+            crate::calendar::HOLIDAYS_ENV
+        );
+    }
     let scheduler = crate::scheduler::spawn(store.clone(), rd.clone(), calendar.clone());
     let state = AppState::new(
         store.clone(),
