@@ -466,6 +466,24 @@ pub struct Indicator {
     pub arrived_at: DateTime<Utc>,
 }
 
+/// The figures in force among `ind` (in the order they were stored): for
+/// each kind and year the latest arrival, and of equal arrivals the later
+/// one. As positions into `ind`, sorted by kind and year.
+pub fn current_figures(ind: &[Indicator]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..ind.len()).collect();
+    idx.sort_by_key(|&i| (ind[i].kind, ind[i].year, ind[i].arrived_at, i));
+    let mut out: Vec<usize> = Vec::with_capacity(idx.len());
+    for i in idx {
+        match out.last_mut() {
+            Some(last) if (ind[*last].kind, ind[*last].year) == (ind[i].kind, ind[i].year) => {
+                *last = i
+            }
+            _ => out.push(i),
+        }
+    }
+    out
+}
+
 /// Loosely typed indicator input.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct IndicatorDraft {

@@ -458,17 +458,10 @@ impl<'a> RowFacts<'a> {
 /// equal arrival times the later row in the slice (a correction loaded in
 /// the same batch comes after the figure it corrects).
 pub(crate) fn winners(ind: &[Indicator]) -> Vec<(IndicatorKind, i32, usize)> {
-    let mut idx: Vec<usize> = (0..ind.len()).collect();
-    idx.sort_by_key(|&i| (ind[i].kind, ind[i].year, ind[i].arrived_at, i));
-    let mut out: Vec<(IndicatorKind, i32, usize)> = Vec::with_capacity(idx.len());
-    for i in idx {
-        let key = (ind[i].kind, ind[i].year);
-        match out.last_mut() {
-            Some(last) if (last.0, last.1) == key => last.2 = i,
-            _ => out.push((key.0, key.1, i)),
-        }
-    }
-    out
+    zhengqi_domain::enterprise::current_figures(ind)
+        .into_iter()
+        .map(|i| (ind[i].kind, ind[i].year, i))
+        .collect()
 }
 
 impl Facts for RowFacts<'_> {

@@ -7,7 +7,9 @@ use serde::Serialize;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-use zhengqi_domain::enterprise::{Enterprise, Indicator, IndicatorKind, NewIndicator, SizeBasis};
+use zhengqi_domain::enterprise::{
+    Enterprise, Indicator, IndicatorKind, NewIndicator, SizeBasis, current_figures,
+};
 use zhengqi_domain::size::SizeClass;
 use zhengqi_domain::uscc::Uscc;
 
@@ -279,17 +281,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                Ok(Indicator {
-                    kind: IndicatorKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("指标“{kind}”")))?,
-                    year: r.try_get::<i64, _>("year")? as i32,
-                    value: r.try_get("value")?,
-                    source: r.try_get("source")?,
-                    arrived_at: parse_ts(&r.try_get::<String, _>("arrived_at")?)?,
-                })
-            })
+            .map(|r| indicator_from(&r.try_get::<String, _>("kind")?, r))
             .collect()
     }
 
@@ -307,6 +299,9 @@ impl Store {
         let at = ts(arrived_at);
         let mut latest: HashMap<(String, String, i64, String), i64> = HashMap::new();
         let mut known: HashMap<String, bool> = HashMap::new();
+        // Each touched enterprise's stored history, for its figures in force.
+        let mut history: HashMap<String, Vec<Indicator>> = HashMap::new();
+        let mut changed: Vec<String> = Vec::new();
         let mut out = Vec::with_capacity(items.len());
         for n in items {
             let uscc = n.uscc.as_str().to_owned();
@@ -318,22 +313,27 @@ impl Store {
                         .await?;
                 if exists > 0 {
                     let rows = sqlx::query(
-                        "SELECT kind, year, source, value FROM indicators WHERE uscc = $1 ORDER BY id",
+                        "SELECT kind, year, source, value, arrived_at FROM indicators WHERE uscc = $1 ORDER BY id",
                     )
                     .bind(&uscc)
                     .fetch_all(&mut *tx)
                     .await?;
+                    let mut stored = Vec::with_capacity(rows.len());
                     for r in rows {
+                        let kind: String = r.try_get("kind")?;
+                        let i = indicator_from(&kind, &r)?;
                         latest.insert(
                             (
                                 uscc.clone(),
-                                r.try_get("kind")?,
-                                r.try_get("year")?,
-                                r.try_get("source")?,
+                                i.kind.key().to_owned(),
+                                i.year.into(),
+                                i.source.clone(),
                             ),
-                            r.try_get("value")?,
+                            i.value,
                         );
+                        stored.push(i);
                     }
+                    history.insert(uscc.clone(), stored);
                 }
                 known.insert(uscc.clone(), exists > 0);
             }
@@ -364,6 +364,17 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let before = latest.insert(key, n.value);
+            let h = history.entry(uscc.clone()).or_default();
+            h.push(Indicator {
+                kind: n.kind,
+                year: n.year,
+                value: n.value,
+                source: n.source.clone(),
+                arrived_at: parse_ts(&at)?,
+            });
+            if !changed.contains(&uscc) {
+                changed.push(uscc.clone());
+            }
             audit::record(
                 &mut tx,
                 actor,
@@ -378,9 +389,56 @@ impl Store {
             .await?;
             out.push(IndicatorOutcome::Added);
         }
+        for uscc in &changed {
+            write_figures(&mut tx, uscc, &history[uscc]).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Stores the figures in force of an enterprise whose indicators, oldest
+/// first, are `ind` (table `enterprise_figures`, migration 0010).
+pub(crate) async fn write_figures(
+    tx: &mut Transaction<'_, Any>,
+    uscc: &str,
+    ind: &[Indicator],
+) -> Result<()> {
+    let figures: Vec<(&str, i32, i64, &str, String)> = current_figures(ind)
+        .into_iter()
+        .map(|i| {
+            let x = &ind[i];
+            (
+                x.kind.key(),
+                x.year,
+                x.value,
+                x.source.as_str(),
+                ts(x.arrived_at),
+            )
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO enterprise_figures (uscc, figures) VALUES ($1, $2) \
+         ON CONFLICT (uscc) DO UPDATE SET figures = excluded.figures",
+    )
+    .bind(uscc)
+    .bind(crate::cases::json(&figures)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An indicator row (`kind` already read; columns year, value, source,
+/// arrived_at by name).
+fn indicator_from(kind: &str, r: &AnyRow) -> Result<Indicator> {
+    Ok(Indicator {
+        kind: IndicatorKind::parse(kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("指标“{kind}”")))?,
+        year: r.try_get::<i64, _>("year")? as i32,
+        value: r.try_get("value")?,
+        source: r.try_get("source")?,
+        arrived_at: parse_ts(&r.try_get::<String, _>("arrived_at")?)?,
+    })
 }
 
 /// Counts for the supervisor's overview.

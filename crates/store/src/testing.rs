@@ -62,7 +62,7 @@ pub async fn fresh_database_url() -> Result<String> {
     }
 }
 
-/// Bulk-inserts generated enterprises and indicators with multi-row
+/// Bulk-inserts generated enterprises, indicators and their figures in force with multi-row
 /// statements in one transaction, bypassing the audit log: only for
 /// benchmarks and tests that need a large base quickly, never for real data.
 pub async fn bulk_insert_subjects(
@@ -155,6 +155,9 @@ pub async fn bulk_insert_subjects(
         }
         q.execute(&mut *tx).await?;
     }
+    for (e, ind) in rows.iter().filter(|(_, ind)| !ind.is_empty()) {
+        crate::enterprises::write_figures(&mut tx, e.uscc.as_str(), ind).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -171,5 +174,31 @@ pub async fn end_publicity(store: &Store, list_id: i64) -> Result<()> {
         .bind(list_id)
         .execute(&store.pool)
         .await?;
+    Ok(())
+}
+
+/// Empties `enterprise_figures` and fills it again with migration 0010's
+/// backfill, as a database that had indicators before the migration got
+/// it: for tests that the migration and `add_indicators` agree.
+pub async fn refill_figures_as_migrated(store: &Store) -> Result<()> {
+    use sqlx::AssertSqlSafe;
+    let file = match store.backend {
+        crate::Backend::Sqlite => include_str!("../migrations/sqlite/0010_enterprise_figures.sql"),
+        crate::Backend::Postgres => {
+            include_str!("../migrations/postgres/0010_enterprise_figures.sql")
+        }
+    };
+    let start = file
+        .find("INSERT INTO enterprise_figures")
+        .ok_or_else(|| crate::StoreError::Corrupt("migration 0010 has no backfill".into()))?;
+    let backfill = file[start..].trim_end().trim_end_matches(';');
+    let mut tx = store.begin().await?;
+    sqlx::query("DELETE FROM enterprise_figures")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(AssertSqlSafe(backfill.to_owned()))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }
