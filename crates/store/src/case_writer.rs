@@ -37,6 +37,9 @@ use crate::{Actor, Backend, Result, Store, StoreError, ts};
 const MAX_BATCH: usize = 256;
 /// Snapshots kept in memory; beyond this the cache starts over.
 const CACHE_CAP: usize = 50_000;
+/// Steps waiting for the writer at most; beyond this callers wait to queue
+/// theirs (back-pressure instead of an ever-growing queue under overload).
+const QUEUE_CAP: usize = 4 * MAX_BATCH;
 
 pub(crate) type FollowUp = Box<dyn Fn(&Case) -> Option<(Event, Actor)> + Send + Sync>;
 
@@ -64,7 +67,7 @@ pub(crate) enum Op {
 /// started again if it ever stopped.
 #[derive(Default)]
 pub(crate) struct Writer {
-    queue: Mutex<Option<mpsc::UnboundedSender<Op>>>,
+    queue: Mutex<Option<mpsc::Sender<Op>>>,
     stats: Arc<Counters>,
 }
 
@@ -88,23 +91,40 @@ pub struct WriterStats {
 }
 
 impl Writer {
-    pub(crate) fn send(&self, store: &Store, op: Op) -> Result<()> {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let op = match queue.as_ref() {
-            Some(q) => match q.send(op) {
+    /// Queues a step, waiting while the queue is full.
+    pub(crate) async fn send(&self, store: &Store, op: Op) -> Result<()> {
+        let current = self.queue().clone();
+        let op = match current {
+            Some(q) => match q.send(op).await {
                 Ok(()) => return Ok(()),
                 Err(mpsc::error::SendError(op)) => op,
             },
             None => op,
         };
-        let (q, rx) = mpsc::unbounded_channel();
-        // The task gets a store without this queue, so it ends when the
-        // last `Store` handle (and with it the sender) is dropped.
-        tokio::spawn(run(store.detached(), rx, self.stats.clone()));
+        // No writer yet, or it stopped: start one, unless another caller
+        // has meanwhile.
+        let q = {
+            let mut queue = self.queue();
+            match queue.as_ref().filter(|q| !q.is_closed()) {
+                Some(q) => q.clone(),
+                None => {
+                    let (q, rx) = mpsc::channel(QUEUE_CAP);
+                    // The task gets a store without this queue, so it ends
+                    // when the last `Store` handle (and with it the sender)
+                    // is dropped.
+                    tokio::spawn(run(store.detached(), rx, self.stats.clone()));
+                    *queue = Some(q.clone());
+                    q
+                }
+            }
+        };
         q.send(op)
-            .map_err(|_| StoreError::Invalid("办件写入任务未能启动".into()))?;
-        *queue = Some(q);
-        Ok(())
+            .await
+            .map_err(|_| StoreError::Invalid("办件写入任务未能启动".into()))
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<Op>>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn stats(&self) -> WriterStats {
@@ -122,7 +142,7 @@ impl Writer {
 /// cache, which therefore holds the state every batch in flight will have
 /// made; it reads the database only when no batch is in flight, and a
 /// failed batch (`epoch` moves on) makes it drop the cache.
-async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Op>, stats: Arc<Counters>) {
+async fn run(store: Store, mut rx: mpsc::Receiver<Op>, stats: Arc<Counters>) {
     let epoch = Arc::new(AtomicU64::new(0));
     let (to_persist, persist_rx) = mpsc::channel(1);
     let (done, mut done_rx) = mpsc::unbounded_channel();

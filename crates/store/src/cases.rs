@@ -175,14 +175,16 @@ impl Store {
     /// Returns once the case is committed (group commit, `case_writer`).
     pub async fn submit_case(&self, c: &Case, actor: &Actor) -> Result<SubmitOutcome> {
         let (reply, answer) = oneshot::channel();
-        self.writer.send(
-            self,
-            Op::Submit {
-                case: Box::new(c.clone()),
-                actor: actor.clone(),
-                reply,
-            },
-        )?;
+        self.writer
+            .send(
+                self,
+                Op::Submit {
+                    case: Box::new(c.clone()),
+                    actor: actor.clone(),
+                    reply,
+                },
+            )
+            .await?;
         answer.await.map_err(|_| writer_stopped())?
     }
 
@@ -292,18 +294,20 @@ impl Store {
         follow_up: impl Fn(&Case) -> Option<(Event, Actor)> + Send + Sync + 'static,
     ) -> Result<(Case, Vec<Notice>)> {
         let (reply, answer) = oneshot::channel();
-        self.writer.send(
-            self,
-            Op::Apply {
-                id: id.to_owned(),
-                event: event.clone(),
-                actor: actor.clone(),
-                now,
-                cal: Arc::new(cal.clone()),
-                follow_up: Box::new(follow_up),
-                reply,
-            },
-        )?;
+        self.writer
+            .send(
+                self,
+                Op::Apply {
+                    id: id.to_owned(),
+                    event: event.clone(),
+                    actor: actor.clone(),
+                    now,
+                    cal: Arc::new(cal.clone()),
+                    follow_up: Box::new(follow_up),
+                    reply,
+                },
+            )
+            .await?;
         answer.await.map_err(|_| writer_stopped())?
     }
 

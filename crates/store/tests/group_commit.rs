@@ -168,6 +168,37 @@ async fn concurrent_steps_share_commits_and_stay_apart() {
     assert_eq!(audited, created.len() as i64 * 9, "audit rows");
 }
 
+/// More callers than the writer's queue holds (1,024 steps): the rest wait
+/// for room rather than fail, and every submission lands exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_makes_callers_wait_and_loses_nothing() {
+    let s = Store::connect(&fresh_database_url().await.unwrap())
+        .await
+        .unwrap();
+    const N: usize = 3_000;
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.submit_case(
+                &new_case(&format!("Q{i:05}"), &format!("q{i}")),
+                &Actor::system("测试"),
+            )
+            .await
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let out = t.await.unwrap().unwrap();
+        assert_eq!(out, SubmitOutcome::Created(format!("Q{i:05}")));
+    }
+    for i in [0, N / 2, N - 1] {
+        assert!(s.case(&format!("Q{i:05}")).await.unwrap().is_some());
+    }
+    let stats = s.case_writer_stats();
+    assert_eq!(stats.steps, N as u64);
+    assert!(stats.batches < N as u64, "{stats:?}");
+}
+
 #[tokio::test]
 async fn a_batch_that_cannot_be_written_is_redone_step_by_step() {
     let s = Store::connect(&fresh_database_url().await.unwrap())
