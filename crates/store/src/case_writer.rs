@@ -68,6 +68,8 @@ pub(crate) enum Op {
 #[derive(Default)]
 pub(crate) struct Writer {
     queue: Mutex<Option<mpsc::Sender<Op>>>,
+    /// The writer task, which ends once its queue is closed and drained.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     stats: Arc<Counters>,
 }
 
@@ -112,7 +114,8 @@ impl Writer {
                     // The task gets a store without this queue, so it ends
                     // when the last `Store` handle (and with it the sender)
                     // is dropped.
-                    tokio::spawn(run(store.detached(), rx, self.stats.clone()));
+                    let task = tokio::spawn(run(store.detached(), rx, self.stats.clone()));
+                    *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
                     *queue = Some(q.clone());
                     q
                 }
@@ -121,6 +124,17 @@ impl Writer {
         q.send(op)
             .await
             .map_err(|_| StoreError::Invalid("办件写入任务未能启动".into()))
+    }
+
+    /// Closes the queue and waits until the steps already in it are
+    /// committed and answered and the writer's connection is closed. A step
+    /// sent afterwards starts a new writer.
+    pub(crate) async fn close(&self) {
+        drop(self.queue().take());
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<Op>>> {
@@ -142,17 +156,31 @@ impl Writer {
 /// cache, which therefore holds the state every batch in flight will have
 /// made; it reads the database only when no batch is in flight, and a
 /// failed batch (`epoch` moves on) makes it drop the cache.
-async fn run(store: Store, mut rx: mpsc::Receiver<Op>, stats: Arc<Counters>) {
+async fn run(store: Store, rx: mpsc::Receiver<Op>, stats: Arc<Counters>) {
     let epoch = Arc::new(AtomicU64::new(0));
     let (to_persist, persist_rx) = mpsc::channel(1);
-    let (done, mut done_rx) = mpsc::unbounded_channel();
-    tokio::spawn(persist(
+    let (done, done_rx) = mpsc::unbounded_channel();
+    let persister = tokio::spawn(persist(
         store.clone(),
         persist_rx,
         done,
         stats,
         epoch.clone(),
     ));
+    decide(store, rx, to_persist, done_rx, epoch).await;
+    // Its queue closed, the persister commits what it holds, answers, and
+    // drops (closes) the writer's connection.
+    let _ = persister.await;
+}
+
+/// The deciding stage of `run`, until the queue closes or the persister stops.
+async fn decide(
+    store: Store,
+    mut rx: mpsc::Receiver<Op>,
+    to_persist: mpsc::Sender<Prepared>,
+    mut done_rx: mpsc::UnboundedReceiver<(u64, Vec<String>)>,
+    epoch: Arc<AtomicU64>,
+) {
     let mut d = Decider::default();
     while let Some(op) = rx.recv().await {
         let mut ops = vec![op];
@@ -254,8 +282,9 @@ async fn persist(
     stats: Arc<Counters>,
     epoch: Arc<AtomicU64>,
 ) {
-    // The writer's own connection, taken out of the pool (so `Store::close`
-    // does not wait for it) and replaced after any failed batch.
+    // The writer's own connection, taken out of the pool (whose connections
+    // serve readers and the step-by-step fallback), replaced after any
+    // failed batch and closed when the writer ends.
     let mut conn = None;
     let mut checkpoint = Checkpointer::default();
     while let Some(batch) = rx.recv().await {
@@ -301,8 +330,12 @@ async fn persist(
             }
         }
         if done.send((batch.no, evict)).is_err() {
-            return;
+            break;
         }
+    }
+    // Closed rather than dropped: `Store::close` waits for this.
+    if let Some(w) = conn {
+        let _ = w.conn.close().await;
     }
 }
 

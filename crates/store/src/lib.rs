@@ -204,6 +204,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        // The case writer first: it answers the steps it holds and closes
+        // its own connection, which is not the pool's.
+        self.writer.close().await;
         self.pool.close().await;
     }
 

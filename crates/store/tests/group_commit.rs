@@ -199,6 +199,27 @@ async fn a_full_queue_makes_callers_wait_and_loses_nothing() {
     assert!(stats.batches < N as u64, "{stats:?}");
 }
 
+/// `Store::close` ends the writer (after the steps already queued) before
+/// closing the pool, so nothing holds the database open: on SQLite the last
+/// connection's close checkpoints and removes the WAL file.
+#[tokio::test]
+async fn closing_the_store_finishes_the_writer_and_releases_the_database() {
+    let url = fresh_database_url().await.unwrap();
+    let s = Store::connect(&url).await.unwrap();
+    let a = Actor::system("测试");
+    s.submit_case(&new_case("C1", "c1"), &a).await.unwrap();
+    s.close().await;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let wal = format!("{}-wal", path.split('?').next().unwrap());
+        assert!(
+            !std::path::Path::new(&wal).exists(),
+            "a connection is still open: {wal} remains"
+        );
+    }
+    let again = Store::connect(&url).await.unwrap();
+    assert!(again.case("C1").await.unwrap().is_some());
+}
+
 #[tokio::test]
 async fn a_batch_that_cannot_be_written_is_redone_step_by_step() {
     let s = Store::connect(&fresh_database_url().await.unwrap())
