@@ -130,9 +130,8 @@ pub(crate) async fn generate(s: &AppState, p: &Principal, policy_id: i64) -> Res
             "规则没有金额公式（金额 = …），无法生成兑现名单",
         ));
     }
-    // Money is decided on current data, never on a cached base.
-    crate::rules::invalidate_base(s);
-    let b = crate::rules::base(s).await?;
+    // Money is decided on current data, never on the engine's resident copy.
+    let pop = crate::rules::fresh_population(s).await?;
     let full = policy_rule(
         tag_conditions_of(&pol.sizes, &pol.areas, pol.valid_until),
         &rule.rule,
@@ -142,18 +141,13 @@ pub(crate) async fn generate(s: &AppState, p: &Principal, policy_id: i64) -> Res
         reference: &s.reference,
     };
     let set = RuleSet::new(vec![(pol.id, full)], &ctx);
-    let result = set.match_all(&b.pop);
+    let result = set.match_all(&pop);
     let (awards, undetermined) = match result.policy(pol.id) {
         Some(m) => (
             m.eligible
                 .iter()
                 .enumerate()
-                .map(|(i, &row)| {
-                    (
-                        b.pop.uscc(row as usize).to_owned(),
-                        m.amount(i).unwrap_or(0),
-                    )
-                })
+                .map(|(i, &row)| (pop.uscc(row as usize).to_owned(), m.amount(i).unwrap_or(0)))
                 .collect::<Vec<_>>(),
             m.undetermined_count() as i64,
         ),

@@ -42,7 +42,7 @@ pub(crate) struct Rules {
     pub meta: HashMap<i64, RuleMeta>,
 }
 
-type SharedPopulation = Arc<SyncRwLock<Population>>;
+pub(crate) type SharedPopulation = Arc<SyncRwLock<Population>>;
 
 #[derive(Default)]
 pub(crate) struct Engine {
@@ -120,8 +120,10 @@ impl AppState {
         Ok(r)
     }
 
-    /// The whole base in columns, loaded from the database on first use.
-    async fn population(&self) -> Result<SharedPopulation, ApiError> {
+    /// The whole base in columns, loaded from the database on first use
+    /// and kept in step with changes made here: the engine's, the sandbox's
+    /// and the preview's one copy.
+    pub(crate) async fn population(&self) -> Result<SharedPopulation, ApiError> {
         self.engine
             .population
             .get_or_try_init(|| async {

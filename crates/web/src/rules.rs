@@ -7,10 +7,6 @@
 //! asks `Principal::can_*`, evaluates over a cached `Population` and
 //! renders.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -59,51 +55,22 @@ async fn script() -> Response {
 }
 
 // ---------------------------------------------------------------------------
-// The enterprise base as the engine sees it, cached.
+// The enterprise base as the engine sees it.
 
-/// The whole base in columns (sandbox, preview, award list generation).
-/// Pages that list enterprises look their names up in the store instead.
-pub(crate) struct Base {
-    pub pop: Population,
-}
-
-struct Cached {
-    built: Instant,
-    base: Arc<Base>,
-}
-
-/// Rebuilt at most this often; saves and list generation rebuild sooner.
-const BASE_TTL: Duration = Duration::from_secs(120);
-
-// Keyed by the app instance (tests run several apps in one process). The
-// shared engine (`matching.rs`) keeps the population without names and
-// in step row by row; this copy is for sandbox/award pages. Unifying them
-// would halve the memory on a large base (noted in the closing notes).
-static BASES: LazyLock<Mutex<HashMap<usize, Cached>>> = LazyLock::new(Default::default);
-
-fn base_key(s: &AppState) -> usize {
-    Arc::as_ptr(&s.config) as usize
-}
-
-/// The cached base, rebuilt from `load_subjects` when older than the TTL.
-pub(crate) async fn base(s: &AppState) -> Result<Arc<Base>, ApiError> {
-    let key = base_key(s);
-    if let Ok(m) = BASES.lock()
-        && let Some(c) = m.get(&key)
-        && c.built.elapsed() < BASE_TTL
-    {
-        return Ok(c.base.clone());
-    }
+/// The whole base freshly loaded from the database into columns, for the
+/// one use that must not rely on the engine's copy: money (award list
+/// generation). Transient: dropped when the list is made. The sandbox and
+/// the preview use the engine's resident population (`AppState::population`),
+/// so a large base is held in memory once.
+pub(crate) async fn fresh_population(s: &AppState) -> Result<Population, ApiError> {
     let subjects = s.store.load_subjects().await?;
     let rd = s.reference.clone();
-    let base = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let ctx = Context {
             today: views::today(),
             reference: &rd,
         };
-        Base {
-            pop: Population::build(subjects, &ctx),
-        }
+        Population::build(subjects, &ctx)
     })
     .await
     .map_err(|e| {
@@ -113,25 +80,7 @@ pub(crate) async fn base(s: &AppState) -> Result<Arc<Base>, ApiError> {
             "internal",
             "企业数据加载失败",
         )
-    })?;
-    let base = Arc::new(base);
-    if let Ok(mut m) = BASES.lock() {
-        m.insert(
-            key,
-            Cached {
-                built: Instant::now(),
-                base: base.clone(),
-            },
-        );
-    }
-    Ok(base)
-}
-
-/// Forgets the cached base so the next use reloads it.
-pub(crate) fn invalidate_base(s: &AppState) {
-    if let Ok(mut m) = BASES.lock() {
-        m.remove(&base_key(s));
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -237,7 +186,6 @@ async fn save_policy_rule(
         .store
         .save_rule(id, text.trim(), rule, mode, &Actor::from(p))
         .await?;
-    invalidate_base(s);
     // The rule is committed; pushing is a follow-up that must not undo the
     // save. Failed pushes are caught up by the next full match (serve start).
     match s.on_rule_saved(id).await {
@@ -439,8 +387,11 @@ pub async fn api_preview(
         }
         None => staff,
     };
-    let b = base(&s).await?;
-    let sim = simulate_rule(&rule, &ctx(&s), &b.pop);
+    let pop = s.population().await?;
+    let sim = {
+        let pop = pop.read().unwrap_or_else(|e| e.into_inner());
+        simulate_rule(&rule, &ctx(&s), &pop)
+    };
     Ok(Json(PreviewResponse {
         ok: true,
         errors: vec![],
@@ -475,7 +426,7 @@ pub struct SandboxResponse {
     pub drafts: Vec<SandboxDraft>,
 }
 
-fn run_drafts(s: &AppState, b: &Base, drafts: &[String]) -> Vec<SandboxDraft> {
+fn run_drafts(s: &AppState, pop: &Population, drafts: &[String]) -> Vec<SandboxDraft> {
     let c = ctx(s);
     drafts
         .iter()
@@ -483,7 +434,7 @@ fn run_drafts(s: &AppState, b: &Base, drafts: &[String]) -> Vec<SandboxDraft> {
             Ok(rule) => SandboxDraft {
                 ok: true,
                 errors: vec![],
-                simulation: Some(simulate_rule(&rule, &c, &b.pop)),
+                simulation: Some(simulate_rule(&rule, &c, pop)),
             },
             Err(errs) => SandboxDraft {
                 ok: false,
@@ -510,10 +461,12 @@ pub async fn api_sandbox(
     if !(1..=2).contains(&req.drafts.len()) {
         return Err(ApiError::invalid("请提供一个或两个规则草案"));
     }
-    let b = base(&s).await?;
-    Ok(Json(SandboxResponse {
-        drafts: run_drafts(&s, &b, &req.drafts),
-    }))
+    let pop = s.population().await?;
+    let drafts = {
+        let pop = pop.read().unwrap_or_else(|e| e.into_inner());
+        run_drafts(&s, &pop, &req.drafts)
+    };
+    Ok(Json(SandboxResponse { drafts }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -904,12 +857,15 @@ async fn sandbox_drafts(s: &AppState, q: &SandboxQuery) -> Result<Vec<DraftView>
     if texts.is_empty() {
         return Ok(vec![]);
     }
-    let b = base(s).await?;
-    let sims = run_drafts(
-        s,
-        &b,
-        &texts.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(),
-    );
+    let pop = s.population().await?;
+    let sims = {
+        let pop = pop.read().unwrap_or_else(|e| e.into_inner());
+        run_drafts(
+            s,
+            &pop,
+            &texts.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(),
+        )
+    };
     Ok(texts
         .into_iter()
         .zip(sims)

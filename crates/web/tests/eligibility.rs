@@ -479,6 +479,21 @@ async fn new_data_pushes_only_what_newly_qualifies() {
     let admin = a.browser("admin").await;
     a.publish_all(&admin).await;
     assert_eq!(a.pushes(OWN).await, vec![(i.exempt, 1), (i.instant, 1)]);
+    // The sandbox reads the engine's population, which follows changes
+    // made here at once (not a copy refreshed now and then).
+    let adm = a.token("admin").await;
+    let sandbox_rnd = || async {
+        let (s, v) = a
+            .post(
+                &adm,
+                "/api/v1/sandbox",
+                json!({"drafts": ["上年度.研发投入 >= 110万元\n金额 = 10万元"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["drafts"][0]["simulation"]["eligible"].as_i64().unwrap()
+    };
+    let before = sandbox_rnd().await;
 
     // 科技局 shares OWN's R&D figure: only the R&D policy is pushed.
     let kjj = a.token("kjj").await;
@@ -495,6 +510,7 @@ async fn new_data_pushes_only_what_newly_qualifies() {
         vec![(i.exempt, 1), (i.instant, 1), (i.rnd, 1)]
     );
     assert_eq!(a.pushes(OTHER).await, vec![(i.exempt, 1), (i.standard, 1)]);
+    assert_eq!(sandbox_rnd().await, before + 1);
     let own = a.token("qiye").await;
     let (_, v) = a.get(&own, "/api/v1/me/policies").await;
     // 10万 ranks between 18.5万 and 5万.
@@ -517,7 +533,6 @@ async fn new_data_pushes_only_what_newly_qualifies() {
 
     // A registry update through the API (tags) re-evaluates that one
     // enterprise.
-    let adm = a.token("admin").await;
     let r = reqwest::Client::new()
         .put(format!("{}/api/v1/enterprises/{OTHER}", a.base))
         .bearer_auth(&adm)
