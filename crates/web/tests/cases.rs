@@ -3,6 +3,9 @@
 //! their own parts (one asks for a correction), automatic issue, and the
 //! denials. SQLite, or PostgreSQL with `DATABASE_URL`.
 
+mod common;
+
+use common::csrf_of;
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
@@ -349,36 +352,7 @@ async fn futures_join<F: std::future::Future<Output = (StatusCode, Value)> + Sen
 }
 
 async fn browser(a: &App, user: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = c
-        .get(format!("{}/login", a.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    let r = c
-        .post(format!("{}/login", a.base))
-        .form(&[
-            ("username", user),
-            ("password", "zhengqi2026"),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(r.url().path(), "/login", "login as {user}");
-    c
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[i..].split('"').next().unwrap().to_owned()
+    common::browser(&a.base, user).await
 }
 
 #[tokio::test]

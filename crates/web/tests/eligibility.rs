@@ -4,7 +4,10 @@
 //! decided or queued, award accounts and objections, and the denials.
 //! SQLite, or PostgreSQL with `DATABASE_URL`.
 
+mod common;
+
 use chrono::{Datelike, Duration};
+use common::csrf_of;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use zhengqi_domain::auth::{Role, Username};
@@ -211,11 +214,6 @@ async fn app() -> App {
     }
 }
 
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[i..].split('"').next().unwrap().to_owned()
-}
-
 impl App {
     async fn token(&self, user: &str) -> String {
         let v: Value = reqwest::Client::new()
@@ -252,31 +250,7 @@ impl App {
     }
 
     async fn browser(&self, user: &str) -> reqwest::Client {
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let page = c
-            .get(format!("{}/login", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = csrf_of(&page);
-        let r = c
-            .post(format!("{}/login", self.base))
-            .form(&[
-                ("username", user),
-                ("password", "zhengqi2026"),
-                ("csrf", csrf.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_ne!(r.url().path(), "/login", "login as {user}");
-        c
+        common::browser(&self.base, user).await
     }
 
     async fn page(&self, c: &reqwest::Client, path: &str) -> (StatusCode, String) {

@@ -3,6 +3,9 @@
 //! HTTP client. Most tests are denials: each role must be refused what it
 //! may not see or change, and nothing may change when it is refused.
 
+mod common;
+
+use common::csrf_of;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
@@ -516,7 +519,7 @@ async fn browser_login(a: &App, user: &str) -> (reqwest::Client, String) {
         .text()
         .await
         .unwrap();
-    let csrf = extract_csrf(&page);
+    let csrf = csrf_of(&page);
     let r = c
         .post(a.url("/login"))
         .form(&[
@@ -545,12 +548,6 @@ async fn browser_login(a: &App, user: &str) -> (reqwest::Client, String) {
     );
     let home = r.headers()["location"].to_str().unwrap().to_owned();
     (c, home)
-}
-
-fn extract_csrf(html: &str) -> String {
-    let i =
-        html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
-    html[i..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -582,7 +579,7 @@ async fn pages_require_login_and_csrf() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let csrf = extract_csrf(
+    let csrf = csrf_of(
         &c.get(a.url("/login"))
             .send()
             .await
@@ -601,7 +598,7 @@ async fn pages_require_login_and_csrf() {
     let body = r.text().await.unwrap();
     assert!(body.contains("用户名或密码错误") && body.contains("value=\"qiye\""));
     // An open redirect through `next` is not followed.
-    let csrf = extract_csrf(
+    let csrf = csrf_of(
         &c.get(a.url("/login"))
             .send()
             .await
@@ -615,7 +612,7 @@ async fn pages_require_login_and_csrf() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let csrf2 = extract_csrf(
+    let csrf2 = csrf_of(
         &nc.get(a.url("/login"))
             .send()
             .await
@@ -716,7 +713,7 @@ async fn staff_form_checks_csrf_and_shows_errors_beside_fields() {
         .text()
         .await
         .unwrap();
-    let csrf = extract_csrf(&page);
+    let csrf = csrf_of(&page);
     let r = c
         .post(a.url("/workbench/indicators"))
         .form(&[

@@ -4,6 +4,9 @@
 //! with their idempotency and denials; the admin page. Time is driven
 //! explicitly through `deliver_due`. SQLite, or PostgreSQL with `DATABASE_URL`.
 
+mod common;
+
+use common::csrf_of;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -373,7 +376,7 @@ async fn unreachable_receiver_goes_dead_then_requeue_delivers() {
     );
     let dead = a.store.dead_letters(100).await.unwrap();
     assert_eq!(dead.len(), events);
-    let csrf = extract_csrf(&page);
+    let csrf = csrf_of(&page);
     let target = dead[0].delivery_id;
     let r = c
         .post(a.url(&format!("/admin/integration/deliveries/{target}/requeue")))
@@ -623,7 +626,7 @@ async fn admin_page_manages_subscriptions_and_openapi_documents_it() {
         .await
         .unwrap();
     assert!(page.contains("系统对接") && page.contains("href=\"/admin/integration\""));
-    let csrf = extract_csrf(&page);
+    let csrf = csrf_of(&page);
     let r = c
         .post(a.url("/admin/integration"))
         .form(&[
@@ -744,7 +747,7 @@ async fn browser_login(a: &App, user: &str) -> (reqwest::Client, String) {
         .text()
         .await
         .unwrap();
-    let csrf = extract_csrf(&page);
+    let csrf = csrf_of(&page);
     let r = c
         .post(a.url("/login"))
         .form(&[
@@ -759,10 +762,4 @@ async fn browser_login(a: &App, user: &str) -> (reqwest::Client, String) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let home = r.headers()["location"].to_str().unwrap().to_owned();
     (c, home)
-}
-
-fn extract_csrf(html: &str) -> String {
-    let i =
-        html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
-    html[i..].split('"').next().unwrap().to_owned()
 }

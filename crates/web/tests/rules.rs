@@ -5,7 +5,10 @@
 //! 即申即享 queue, and refusals for enterprises and wrong roles. SQLite, or
 //! PostgreSQL when `DATABASE_URL` is set.
 
+mod common;
+
 use chrono::{Datelike, NaiveDate, Utc};
+use common::csrf_of;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use zhengqi_domain::auth::{Role, Username};
@@ -203,42 +206,13 @@ impl App {
     }
 
     async fn browser(&self, user: &str) -> reqwest::Client {
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let page = c
-            .get(format!("{}/login", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = csrf_of(&page);
-        let r = c
-            .post(format!("{}/login", self.base))
-            .form(&[
-                ("username", user),
-                ("password", "zhengqi2026"),
-                ("csrf", csrf.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_ne!(r.url().path(), "/login", "login as {user}");
-        c
+        common::browser(&self.base, user).await
     }
 
     async fn page(&self, c: &reqwest::Client, path: &str) -> (StatusCode, String) {
         let r = c.get(format!("{}{path}", self.base)).send().await.unwrap();
         (r.status(), r.text().await.unwrap())
     }
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[i..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -3,7 +3,10 @@
 //! their own department's parts, overview counts, and reminders in the
 //! applicant's timeline. SQLite, or PostgreSQL with `DATABASE_URL`.
 
+mod common;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use common::browser;
 use reqwest::StatusCode;
 use zhengqi_domain::approval::case::{Case, Event, NewPart, NewPendingMaterial, OverdueRule};
 use zhengqi_domain::auth::{Role, Username};
@@ -142,35 +145,6 @@ async fn app_with(calendar: WorkCalendar) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await });
     format!("http://{addr}")
-}
-
-async fn browser(base: &str, user: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[i..].split('"').next().unwrap().to_owned();
-    let r = c
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", user),
-            ("password", "zhengqi2026"),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(r.url().path(), "/login", "login as {user}");
-    c
 }
 
 async fn get(c: &reqwest::Client, url: String) -> (StatusCode, String) {
