@@ -37,6 +37,17 @@ struct YearEntry {
 
 /// Cheap to clone (the day sets are shared): the approval writer takes its
 /// own copy with every step.
+/// Two sets of notices (the format of `cn-holidays.json`) as one: a year in
+/// `more` replaces the same year in `base`. Only the JSON shape is checked
+/// here; `WorkCalendar::from_json` checks the dates.
+pub fn merge_notices(base: &str, more: &str) -> Result<String, CalendarError> {
+    type Years = BTreeMap<String, serde_json::Value>;
+    let bad = |e: serde_json::Error| CalendarError::BadData(e.to_string());
+    let mut years: Years = serde_json::from_str(base).map_err(bad)?;
+    years.extend(serde_json::from_str::<Years>(more).map_err(bad)?);
+    serde_json::to_string(&years).map_err(bad)
+}
+
 /// Calendar days ahead the data must reach: the longest promised time
 /// limits (60 working days) plus the pauses of a correction, about four
 /// months.
@@ -105,15 +116,24 @@ impl WorkCalendar {
     /// a notice published after the build (e.g. next year's, each November)
     /// without a new release.
     pub fn official_with(extra: &str) -> Result<WorkCalendar, CalendarError> {
-        type Years = BTreeMap<String, serde_json::Value>;
-        let mut years: Years =
-            serde_json::from_str(SHIPPED).map_err(|e| CalendarError::BadData(e.to_string()))?;
-        let more: Years =
-            serde_json::from_str(extra).map_err(|e| CalendarError::BadData(e.to_string()))?;
-        years.extend(more);
-        let merged =
-            serde_json::to_string(&years).map_err(|e| CalendarError::BadData(e.to_string()))?;
+        WorkCalendar::official_with_all(&[extra])
+    }
+
+    /// `official_with` for several sources, each laid over the ones before.
+    pub fn official_with_all(layers: &[&str]) -> Result<WorkCalendar, CalendarError> {
+        let mut merged = SHIPPED.to_owned();
+        for extra in layers {
+            merged = merge_notices(&merged, extra)?;
+        }
         WorkCalendar::from_json(&merged)
+    }
+
+    /// The official holidays and the adjusted working days (调休) of `year`,
+    /// in date order (empty for a year the data does not cover).
+    pub fn days_of(&self, year: i32) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
+        let of =
+            |set: &BTreeSet<NaiveDate>| set.iter().copied().filter(|d| d.year() == year).collect();
+        (of(&self.holidays), of(&self.workdays))
     }
 
     pub fn covers(&self) -> (i32, i32) {
@@ -207,6 +227,21 @@ mod tests {
             WorkCalendar::official_with(r#"{"2027": {"holidays": [], "workdays": []}}"#).unwrap();
         assert_eq!(later.uncovered_year_ahead(d("2026-11-29")), None);
         assert_eq!(later.uncovered_year_ahead(d("2027-09-03")), Some(2028));
+    }
+
+    #[test]
+    fn later_layers_replace_earlier_years() {
+        let first = r#"{"2027": {"holidays": ["2027-01-01"], "workdays": []}}"#;
+        let second = r#"{"2027": {"holidays": ["2027-01-04"], "workdays": []}}"#;
+        let cal = WorkCalendar::official_with_all(&[first, second]).unwrap();
+        assert_eq!(cal.is_workday(d("2027-01-01")), Ok(true));
+        assert_eq!(cal.is_workday(d("2027-01-04")), Ok(false));
+        assert_eq!(cal.covers(), (2024, 2027));
+        assert_eq!(
+            WorkCalendar::official_with_all(&[]).unwrap().covers(),
+            (2024, 2026)
+        );
+        assert!(WorkCalendar::official_with_all(&[first, "[]"]).is_err());
     }
 
     #[test]

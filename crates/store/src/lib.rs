@@ -15,6 +15,7 @@ mod catalogue;
 pub use catalogue::{ItemVersion, StoredCatalogue};
 mod eligibility;
 mod enterprises;
+mod holidays;
 mod integration;
 pub use integration::{
     AttemptOutcome, DeadLetter, DeliveryCounts, DeliveryState, DueDelivery,

@@ -199,7 +199,7 @@ async fn act(s: &AppState, p: &Principal, list_id: &str, a: &ListAction) -> Resu
                 return Err(ApiError::invalid("公示期应为1至30个工作日"));
             }
             let to = s
-                .calendar
+                .calendar()
                 .add_workdays(today, days)
                 .map_err(|e| ApiError::invalid(format!("无法计算公示截止日：{e}")))?;
             s.store

@@ -95,7 +95,7 @@ fn view_named(s: &AppState, c: &Case, applicant_name: Option<&str>) -> CaseView 
                     .join("、"),
                 state: p.state.to_string(),
                 deadline: p.deadline.map(|d| d.to_string()),
-                time_left: c.time_left(&p.department, today, &s.calendar),
+                time_left: c.time_left(&p.department, today, &s.calendar()),
                 remark: p.remark.clone(),
             })
             .collect(),
@@ -282,7 +282,7 @@ pub(crate) async fn submit(
         pending,
         req.commitment_signed,
         Utc::now(),
-        &s.calendar,
+        &s.calendar(),
     )
     .map_err(|e| ApiError::invalid(e.to_string()))?;
     let (status, id) = match s.store.submit_case(&case, &Actor::from(p)).await? {
@@ -445,7 +445,7 @@ pub(crate) async fn act(
     let actor = Actor::from(p);
     let (case, _) = s
         .store
-        .apply_case_event_then(id, &event, &actor, Utc::now(), &s.calendar, |c| {
+        .apply_case_event_then(id, &event, &actor, Utc::now(), &s.calendar(), |c| {
             (c.status == zhengqi_domain::approval::case::CaseStatus::ReadyToIssue)
                 .then(|| (Event::Issue, Actor::system("平台出件")))
         })
@@ -564,7 +564,7 @@ async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, P
                 let (left, flag) = match s.store.case(&q.case_id).await? {
                     Some(c) => {
                         // Only this department's part: other departments' delays are not shown.
-                        let flag = part_flags(&c, today, &s.calendar)
+                        let flag = part_flags(&c, today, &s.calendar())
                             .0
                             .into_iter()
                             .find(|f| f.department == dept)
@@ -572,7 +572,7 @@ async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, P
                                 WarningKind::Overdue => "overdue",
                                 WarningKind::Warning80 => "warn",
                             });
-                        (c.time_left(&dept, today, &s.calendar), flag)
+                        (c.time_left(&dept, today, &s.calendar()), flag)
                     }
                     None => (None, ""),
                 };
@@ -608,7 +608,7 @@ async fn list_page(State(s): State<AppState>, u: PageUser) -> Result<Response, P
                 .iter()
                 .map(|c| {
                     let overdue: Vec<String> = c
-                        .overdue_parts(today, &s.calendar)
+                        .overdue_parts(today, &s.calendar())
                         .iter()
                         .map(|p| crate::views::department_name(&s.reference, &p.department))
                         .collect();

@@ -8,6 +8,7 @@ mod benefits;
 mod cases;
 mod catalogue_edit;
 mod error;
+mod holidays;
 mod integration;
 mod matching;
 mod pages;
@@ -27,6 +28,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use zhengqi_domain::calendar::WorkCalendar;
 use zhengqi_domain::reference::ReferenceData;
 use zhengqi_search::{PolicyDoc, SearchIndex};
 use zhengqi_store::Store;
@@ -50,7 +52,12 @@ pub struct AppState {
     /// the database); swapped after each committed edit.
     catalogue: Arc<std::sync::RwLock<(i64, Arc<zhengqi_domain::approval::catalogue::Catalogue>)>>,
     catalogue_loaded: Arc<tokio::sync::OnceCell<()>>,
-    pub(crate) calendar: Arc<zhengqi_domain::calendar::WorkCalendar>,
+    /// The working-day calendar in force; swapped when an administrator
+    /// loads a holiday notice (`holidays.rs`).
+    calendar: Arc<std::sync::RwLock<Arc<WorkCalendar>>>,
+    /// Notices laid over the shipped ones before those in the database
+    /// (the operator's `ZHENGQI_HOLIDAYS` file); None for a fixed calendar.
+    calendar_layers: Option<Arc<Vec<String>>>,
     search_loaded: Arc<tokio::sync::OnceCell<()>>,
     pub(crate) engine: Arc<matching::Engine>,
 }
@@ -69,7 +76,8 @@ impl AppState {
                 Arc::new(zhengqi_domain::approval::catalogue::Catalogue::zhuhai()),
             ))),
             catalogue_loaded: Arc::new(tokio::sync::OnceCell::new()),
-            calendar: Arc::new(zhengqi_domain::calendar::WorkCalendar::official()),
+            calendar: Arc::new(std::sync::RwLock::new(Arc::new(WorkCalendar::official()))),
+            calendar_layers: Some(Arc::default()),
             engine: Arc::default(),
         }
     }
@@ -121,11 +129,31 @@ impl AppState {
         Ok(())
     }
 
-    /// Uses `calendar` (e.g. the shipped notices plus a later one the
-    /// operator supplied) for every deadline instead of the shipped one.
-    pub fn with_calendar(mut self, calendar: zhengqi_domain::calendar::WorkCalendar) -> AppState {
-        self.calendar = Arc::new(calendar);
+    /// Uses exactly `calendar` for every deadline (tests; notices stored
+    /// in the database are then not applied).
+    pub fn with_calendar(mut self, calendar: WorkCalendar) -> AppState {
+        self.calendar = Arc::new(std::sync::RwLock::new(Arc::new(calendar)));
+        self.calendar_layers = None;
         self
+    }
+
+    /// The shipped notices with `layers` (JSON in their format, e.g. the
+    /// operator's `ZHENGQI_HOLIDAYS` file) laid over them; `reload_calendar`
+    /// adds the notices administrators stored on top.
+    pub fn with_calendar_layers(
+        mut self,
+        layers: Vec<String>,
+    ) -> Result<AppState, zhengqi_domain::calendar::CalendarError> {
+        let refs: Vec<&str> = layers.iter().map(String::as_str).collect();
+        let calendar = WorkCalendar::official_with_all(&refs)?;
+        self.calendar = Arc::new(std::sync::RwLock::new(Arc::new(calendar)));
+        self.calendar_layers = Some(Arc::new(layers));
+        Ok(self)
+    }
+
+    /// The working-day calendar in force.
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        Arc::clone(&self.calendar.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Stores one shared figure and, when the enterprise's size class is
@@ -248,6 +276,7 @@ pub fn router(state: AppState) -> Router {
         .merge(services::router())
         .merge(cases::pages())
         .merge(supervision::pages())
+        .merge(holidays::pages())
         .merge(integration::pages())
         .merge(rules::pages())
         .merge(awards::pages())

@@ -81,7 +81,7 @@ pub(crate) fn layout(s: &AppState, u: Option<&PageUser>, active: &'static str) -
         unread: u.map_or(0, |u| u.unread),
         calendar_notice: u
             .filter(|u| u.p.role != Role::Enterprise)
-            .and_then(|_| calendar_notice(&s.calendar, local_day(Utc::now()))),
+            .and_then(|_| calendar_notice(&s.calendar(), local_day(Utc::now()))),
     }
 }
 
@@ -91,7 +91,7 @@ pub(crate) fn calendar_notice(cal: &WorkCalendar, today: NaiveDate) -> Option<St
     let year = cal.uncovered_year_ahead(today)?;
     Some(format!(
         "工作日日历只载入到 {} 年：受理期限落入 {year} 年的办件将无法受理，到期提醒也无法计算。\
-         请管理员载入国务院办公厅 {year} 年部分节假日安排（ZHENGQI_HOLIDAYS，见 README）。",
+         请管理员在“工作日日历”页载入国务院办公厅 {year} 年部分节假日安排。",
         year - 1
     ))
 }

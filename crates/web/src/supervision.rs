@@ -91,7 +91,7 @@ fn row(s: &AppState, f: &FlaggedPart) -> Row {
 pub(crate) async fn counts(s: &AppState) -> Result<(usize, usize), PageError> {
     let (flags, _) = s
         .store
-        .flagged_parts(local_day(Utc::now()), &s.calendar, None)
+        .flagged_parts(local_day(Utc::now()), &s.calendar(), None)
         .await?;
     let over = flags
         .iter()
@@ -121,7 +121,7 @@ async fn load(
         return Err(PageError::forbidden());
     }
     let today = as_of(q)?;
-    let (flags, mut problems) = s.store.flagged_parts(today, &s.calendar, None).await?;
+    let (flags, mut problems) = s.store.flagged_parts(today, &s.calendar(), None).await?;
     problems.sort();
     problems.dedup();
     // Applicants by name as well as code (one lookup per enterprise).

@@ -99,6 +99,12 @@ async fn app() -> String {
 }
 
 async fn app_with(calendar: WorkCalendar) -> String {
+    serve(Some(calendar)).await.0
+}
+
+/// The app on a random port; `calendar` fixes the working-day calendar,
+/// None leaves the shipped one that administrators may extend.
+async fn serve(calendar: Option<WorkCalendar>) -> (String, Store) {
     let store = fresh_store().await.unwrap();
     let rd = store
         .reference_or_default(&ReferenceDocs::zhuhai())
@@ -120,6 +126,7 @@ async fn app_with(calendar: WorkCalendar) -> String {
         ("zhujian", Role::Staff, None, Some(ZJ)),
         ("ziran", Role::Staff, None, Some(ZR)),
         ("ducha", Role::Supervisor, None, None),
+        ("admin", Role::Admin, None, None),
     ] {
         let a = NewAccount {
             username: Username::parse(u).unwrap(),
@@ -132,19 +139,21 @@ async fn app_with(calendar: WorkCalendar) -> String {
         store.create_account(&a, &sys).await.unwrap();
     }
     seed(&store).await;
-    let state = AppState::new(
-        store,
+    let mut state = AppState::new(
+        store.clone(),
         rd,
         WebConfig {
             secure_cookies: false,
             demo: false,
         },
-    )
-    .with_calendar(calendar);
+    );
+    if let Some(calendar) = calendar {
+        state = state.with_calendar(calendar);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    format!("http://{addr}")
+    (format!("http://{addr}"), store)
 }
 
 async fn get(c: &reqwest::Client, url: String) -> (StatusCode, String) {
@@ -295,4 +304,99 @@ async fn government_users_are_warned_while_next_years_holidays_are_missing() {
     let (status, page) = get(&c, format!("{base}/policies")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains("calendar-notice"));
+}
+
+/// Administrators load next year's holiday notice on /admin/calendar: it is
+/// checked as a whole calendar (bad input is refused with the reason and
+/// nothing stored), stored and audited, used at once (the warning goes), and
+/// nobody else may load one.
+#[tokio::test]
+async fn administrators_load_a_holiday_notice_and_deadlines_use_it() {
+    use chrono::Datelike;
+    let year = zhengqi_domain::approval::case::local_day(Utc::now()).year();
+    let (base, store) = serve(None).await;
+    let url = format!("{base}/admin/calendar");
+    for user in ["zhujian", "ducha", "qiye"] {
+        let c = browser(&base, user).await;
+        assert_eq!(
+            get(&c, url.clone()).await.0,
+            StatusCode::FORBIDDEN,
+            "{user}"
+        );
+        let r = c
+            .post(&url)
+            .form(&[("csrf", "x"), ("notice", "{}")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{user}");
+    }
+    let admin = browser(&base, "admin").await;
+    let (status, page) = get(&admin, url.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("2024–2026"), "{page}");
+    let csrf = common::csrf_of(&page);
+    let post = |notice: String, csrf: String| {
+        let admin = admin.clone();
+        let url = url.clone();
+        async move {
+            let r = admin
+                .post(&url)
+                .form(&[("csrf", csrf.as_str()), ("notice", notice.as_str())])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // Refused, with the reason, and nothing stored.
+    let bad_date = r#"{"2027": {"holidays": ["2028-01-01"], "workdays": []}}"#;
+    let (status, page) = post(bad_date.into(), csrf.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("2028-01-01 不属于 2027 年"), "{page}");
+    let (status, page) = post("明年放假".into(), csrf.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("格式有误"), "{page}");
+    let gap = r#"{"2028": {"holidays": [], "workdays": []}}"#;
+    assert_eq!(
+        post(gap.into(), csrf.clone()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post("{}".into(), "stale".into()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(store.holiday_notices().await.unwrap(), None);
+
+    // Every year from 2027 to next year (weekday-only, synthetic), with
+    // 2027-01-01 (a Friday) a holiday and 2027-01-09 (a Saturday) worked.
+    let mut years =
+        vec![r#""2027": {"holidays": ["2027-01-01"], "workdays": ["2027-01-09"]}"#.to_owned()];
+    for y in 2028..=year + 1 {
+        years.push(format!(r#""{y}": {{"holidays": [], "workdays": []}}"#));
+    }
+    let notice = format!("{{{}}}", years.join(","));
+    let (status, page) = post(notice, csrf.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"calendar-saved\""), "{page}");
+    assert!(
+        page.contains(&format!("2024–{}", (year + 1).max(2027))),
+        "{page}"
+    );
+    assert!(page.contains("1月1日") && page.contains("1月9日"), "{page}");
+    assert!(store.holiday_notices().await.unwrap().is_some());
+    let (entries, _) = store
+        .audit_entries(&zhengqi_store::AuditFilter {
+            action: Some("calendar.notices".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+
+    // Used at once: the warning is gone for staff.
+    let staff = browser(&base, "zhujian").await;
+    let (_, page) = get(&staff, format!("{base}/policies")).await;
+    assert!(!page.contains("calendar-notice"), "{page}");
 }

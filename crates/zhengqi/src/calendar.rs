@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use zhengqi_domain::calendar::WorkCalendar;
+use zhengqi_store::Store;
 
 use crate::fail;
 
@@ -11,13 +12,22 @@ use crate::fail;
 /// arrangements published after this build, laid over the shipped ones.
 pub const HOLIDAYS_ENV: &str = "ZHENGQI_HOLIDAYS";
 
-/// The working-day calendar every command and the server use: the shipped
-/// notices plus the file named by `ZHENGQI_HOLIDAYS`, if set. A file that
-/// cannot be read or is invalid stops the command: deadlines computed on a
-/// calendar the operator did not intend would be wrong silently.
+/// The working-day calendar of the commands that have no database (the
+/// `calendar` CLI): the shipped notices plus the file named by
+/// `ZHENGQI_HOLIDAYS`, if set. A file that cannot be read or is invalid
+/// stops the command: deadlines computed on a calendar the operator did not
+/// intend would be wrong silently.
 pub fn load() -> anyhow::Result<WorkCalendar> {
+    let layers = layers()?;
+    let refs: Vec<&str> = layers.iter().map(String::as_str).collect();
+    WorkCalendar::official_with_all(&refs).map_err(|e| fail(2, e.to_string()))
+}
+
+/// The notices the operator lays over the shipped ones: the file named by
+/// `ZHENGQI_HOLIDAYS` (none when unset), checked as a whole calendar.
+pub fn layers() -> anyhow::Result<Vec<String>> {
     let Some(path) = std::env::var_os(HOLIDAYS_ENV) else {
-        return Ok(WorkCalendar::official());
+        return Ok(vec![]);
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
         fail(
@@ -36,7 +46,30 @@ pub fn load() -> anyhow::Result<WorkCalendar> {
                 path.to_string_lossy()
             ),
         )
-    })
+    })?;
+    Ok(vec![text])
+}
+
+/// The calendar of the processes that have the database (server,
+/// scheduler): the shipped notices, then `layers`, then the notices
+/// administrators loaded (`/admin/calendar`). Stored notices that do not
+/// make a valid calendar are reported and left out.
+pub async fn with_stored(store: &Store, layers: &[String]) -> anyhow::Result<WorkCalendar> {
+    let base: Vec<&str> = layers.iter().map(String::as_str).collect();
+    let base_calendar =
+        || WorkCalendar::official_with_all(&base).map_err(|e| fail(2, e.to_string()));
+    let Some(stored) = store.holiday_notices().await? else {
+        return base_calendar();
+    };
+    let mut all = base.clone();
+    all.push(&stored);
+    match WorkCalendar::official_with_all(&all) {
+        Ok(cal) => Ok(cal),
+        Err(e) => {
+            tracing::warn!(error = %e, "stored holiday notices are invalid; not applied");
+            base_calendar()
+        }
+    }
 }
 
 fn date(s: &str) -> anyhow::Result<NaiveDate> {

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use zhengqi_domain::calendar::WorkCalendar;
 use zhengqi_domain::reference::ReferenceData;
 use zhengqi_store::{Actor, ScheduleReport, Store};
 
@@ -64,7 +63,11 @@ pub async fn run_once(date: Option<&str>, args: &DbArgs) -> anyhow::Result<ExitC
     };
     let (store, rd) = db::open(args).await?;
     let report = store
-        .run_schedule(now, &crate::calendar::load()?, &actor())
+        .run_schedule(
+            now,
+            &crate::calendar::with_stored(&store, &crate::calendar::layers()?).await?,
+            &actor(),
+        )
         .await?;
     let today = report.today.map(|d| d.to_string()).unwrap_or_default();
     println!(
@@ -89,7 +92,7 @@ pub async fn run_once(date: Option<&str>, args: &DbArgs) -> anyhow::Result<ExitC
 
 /// Runs one pass now and then every [`INTERVAL`]; errors are logged and
 /// the next pass tries again. Never panics the server.
-pub fn spawn(store: Store, rd: ReferenceData, cal: WorkCalendar) -> tokio::task::JoinHandle<()> {
+pub fn spawn(store: Store, rd: ReferenceData, layers: Vec<String>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         // A calendar gap repeats every minute; log it when it changes.
@@ -97,6 +100,15 @@ pub fn spawn(store: Store, rd: ReferenceData, cal: WorkCalendar) -> tokio::task:
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            // Each pass reads the calendar again: an administrator may have
+            // loaded a holiday notice since (`/admin/calendar`).
+            let cal = match crate::calendar::with_stored(&store, &layers).await {
+                Ok(cal) => cal,
+                Err(e) => {
+                    tracing::warn!(target: "scheduler", error = %e, "工作日日历读取失败，下一分钟重试");
+                    continue;
+                }
+            };
             match store.run_schedule(Utc::now(), &cal, &actor()).await {
                 Ok(r) => {
                     for line in describe(&r, &rd) {

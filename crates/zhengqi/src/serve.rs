@@ -34,18 +34,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Anything reachable from other machines is assumed to sit behind HTTPS.
     let secure_cookies = args.secure_cookies || !local.ip().is_loopback();
     // Reminders, 容缺 overdue rules and deadline notices: now, then every minute.
-    // The shipped holiday notices plus any the operator added (ZHENGQI_HOLIDAYS).
-    let calendar = crate::calendar::load()?;
+    // The shipped holiday notices, any the operator added (ZHENGQI_HOLIDAYS)
+    // and those administrators loaded (/admin/calendar).
+    let layers = crate::calendar::layers()?;
+    let calendar = crate::calendar::with_stored(&store, &layers).await?;
     let today = zhengqi_domain::approval::case::local_day(chrono::Utc::now());
     if let Some(year) = calendar.uncovered_year_ahead(today) {
         // Also shown on every page government users open.
         eprintln!(
-            "警告：工作日日历只载入到 {} 年，期限落入 {year} 年的办件将无法受理。请用 {} 载入 {year} 年的节假日安排。",
+            "警告：工作日日历只载入到 {} 年，期限落入 {year} 年的办件将无法受理。请管理员在“工作日日历”页（/admin/calendar）或用 {} 载入 {year} 年的节假日安排。",
             year - 1,
             crate::calendar::HOLIDAYS_ENV
         );
     }
-    let scheduler = crate::scheduler::spawn(store.clone(), rd.clone(), calendar.clone());
+    let scheduler = crate::scheduler::spawn(store.clone(), rd.clone(), layers.clone());
     let state = AppState::new(
         store.clone(),
         rd,
@@ -54,7 +56,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             demo: demo_ready,
         },
     )
-    .with_calendar(calendar);
+    .with_calendar_layers(layers)
+    .map_err(|e| anyhow::anyhow!("节假日安排无效：{e}"))?;
+    state.reload_calendar().await?;
     // Seeds the catalogue on the first start; later starts read the edits.
     state
         .ensure_catalogue()

@@ -1,0 +1,187 @@
+//! The working-day calendar's data (法定节假日与调休) for administrators:
+//! which years are loaded, their holidays and adjusted working days, and a
+//! form to load a notice published after the build (each November, the
+//! State Council's for the next year). A loaded notice is validated as a
+//! whole calendar, stored in the database (audited) and used at once by
+//! every page; the scheduler reads it on its next pass.
+
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use chrono::{Datelike, Utc};
+use serde::Deserialize;
+use zhengqi_domain::approval::case::local_day;
+use zhengqi_domain::calendar::{WorkCalendar, merge_notices};
+use zhengqi_store::Actor;
+
+use crate::AppState;
+use crate::error::PageError;
+use crate::pages::{Layout, layout};
+use crate::session::PageUser;
+
+pub(crate) fn pages() -> Router<AppState> {
+    Router::new().route("/admin/calendar", get(page).post(load))
+}
+
+impl AppState {
+    /// Rebuilds the calendar from the shipped notices, the operator's
+    /// layers and the notices stored in the database (at start; a fixed
+    /// calendar set with `with_calendar` is left alone).
+    pub async fn reload_calendar(&self) -> Result<(), zhengqi_store::StoreError> {
+        let Some(layers) = self.calendar_layers.clone() else {
+            return Ok(());
+        };
+        let stored = self.store.holiday_notices().await?;
+        match calendar_of(&layers, stored.as_deref()) {
+            Ok(cal) => self.set_calendar(cal),
+            // Validated when saved; a bad row must not stop the server.
+            Err(e) => tracing::warn!(error = %e, "stored holiday notices are invalid; not applied"),
+        }
+        Ok(())
+    }
+}
+
+fn calendar_of(layers: &[String], stored: Option<&str>) -> Result<WorkCalendar, String> {
+    let mut all: Vec<&str> = layers.iter().map(String::as_str).collect();
+    all.extend(stored);
+    WorkCalendar::official_with_all(&all).map_err(|e| e.to_string())
+}
+
+#[derive(Deserialize, Default)]
+struct Saved {
+    #[serde(default)]
+    saved: String,
+}
+
+#[derive(Deserialize)]
+struct LoadForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    notice: String,
+}
+
+/// A year as the page lists it.
+struct YearView {
+    year: i32,
+    holidays: String,
+    workdays: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "holidays.html")]
+struct HolidaysPage {
+    layout: Layout,
+    first: i32,
+    last: i32,
+    years: Vec<YearView>,
+    fixed: bool,
+    saved: bool,
+    error: Option<String>,
+    notice: String,
+}
+
+fn render(
+    s: &AppState,
+    u: &PageUser,
+    saved: bool,
+    error: Option<String>,
+    notice: String,
+) -> HolidaysPage {
+    let cal = s.calendar();
+    let (first, last) = cal.covers();
+    let dates = |v: Vec<chrono::NaiveDate>| {
+        v.iter()
+            .map(|d| format!("{}月{}日", d.month(), d.day()))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let years = (first..=last)
+        .rev()
+        .map(|year| {
+            let (h, w) = cal.days_of(year);
+            YearView {
+                year,
+                holidays: dates(h),
+                workdays: dates(w),
+            }
+        })
+        .collect();
+    HolidaysPage {
+        layout: layout(s, Some(u), "calendar"),
+        first,
+        last,
+        years,
+        fixed: s.calendar_layers.is_none(),
+        saved,
+        error,
+        notice,
+    }
+}
+
+async fn page(
+    State(s): State<AppState>,
+    u: PageUser,
+    Query(q): Query<Saved>,
+) -> Result<Response, PageError> {
+    if !u.p.can_manage_accounts() {
+        return Err(PageError::forbidden());
+    }
+    Ok(render(&s, &u, q.saved == "1", None, String::new()).into_response())
+}
+
+async fn load(
+    State(s): State<AppState>,
+    u: PageUser,
+    Form(f): Form<LoadForm>,
+) -> Result<Response, PageError> {
+    if !u.p.can_manage_accounts() {
+        return Err(PageError::forbidden());
+    }
+    if !u.csrf_ok(&f.csrf) {
+        return Err(PageError::bad_request("页面已过期，请刷新后重试"));
+    }
+    let refuse = |msg: String| {
+        let page = render(&s, &u, false, Some(msg), f.notice.clone());
+        Ok((StatusCode::BAD_REQUEST, page).into_response())
+    };
+    let Some(layers) = s.calendar_layers.clone() else {
+        return refuse("本实例使用固定的工作日日历，不能载入通知".into());
+    };
+    if f.notice.trim().is_empty() {
+        return refuse("请粘贴节假日安排（JSON）".into());
+    }
+    // The new notice over those stored before; the whole calendar must hold.
+    let stored = s.store.holiday_notices().await?;
+    let merged = match stored.as_deref() {
+        Some(old) => merge_notices(old, &f.notice),
+        None => merge_notices("{}", &f.notice),
+    };
+    let merged = match merged {
+        Ok(m) => m,
+        Err(e) => return refuse(format!("格式有误：{e}")),
+    };
+    let cal = match calendar_of(&layers, Some(&merged)) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    s.store
+        .save_holiday_notices(&merged, &Actor::from(&u.p))
+        .await?;
+    s.set_calendar(cal);
+    let today = local_day(Utc::now());
+    tracing::info!(covers_to = s.calendar().covers().1, %today, "holiday notices loaded");
+    Ok(Redirect::to("/admin/calendar?saved=1").into_response())
+}
+
+impl AppState {
+    fn set_calendar(&self, cal: WorkCalendar) {
+        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
+    }
+}
