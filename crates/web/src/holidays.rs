@@ -96,12 +96,7 @@ fn render(
 ) -> HolidaysPage {
     let cal = s.calendar();
     let (first, last) = cal.covers();
-    let dates = |v: Vec<chrono::NaiveDate>| {
-        v.iter()
-            .map(|d| format!("{}月{}日", d.month(), d.day()))
-            .collect::<Vec<_>>()
-            .join("、")
-    };
+    let dates = |v: Vec<chrono::NaiveDate>| spans(&v).join("、");
     let years = (first..=last)
         .rev()
         .map(|year| {
@@ -122,6 +117,52 @@ fn render(
         saved,
         error,
         notice,
+    }
+}
+
+/// Consecutive days as one span: "1月28日–2月4日", "4月4日–6日", "9月28日".
+fn spans(days: &[chrono::NaiveDate]) -> Vec<String> {
+    let md = |d: &chrono::NaiveDate| format!("{}月{}日", d.month(), d.day());
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < days.len() {
+        let mut j = i;
+        while j + 1 < days.len() && days[j].succ_opt() == Some(days[j + 1]) {
+            j += 1;
+        }
+        let (a, b) = (&days[i], &days[j]);
+        out.push(if i == j {
+            md(a)
+        } else if a.month() == b.month() {
+            format!("{}–{}日", md(a), b.day())
+        } else {
+            format!("{}–{}", md(a), md(b))
+        });
+        i = j + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn consecutive_days_read_as_spans() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let days = [
+            d("2025-01-01"),
+            d("2025-01-28"),
+            d("2025-01-29"),
+            d("2025-01-30"),
+            d("2025-01-31"),
+            d("2025-02-01"),
+            d("2025-04-04"),
+            d("2025-04-05"),
+        ];
+        assert_eq!(
+            super::spans(&days),
+            ["1月1日", "1月28日–2月1日", "4月4日–5日"]
+        );
+        assert!(super::spans(&[]).is_empty());
     }
 }
 
