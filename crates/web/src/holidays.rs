@@ -143,29 +143,6 @@ fn spans(days: &[chrono::NaiveDate]) -> Vec<String> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn consecutive_days_read_as_spans() {
-        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
-        let days = [
-            d("2025-01-01"),
-            d("2025-01-28"),
-            d("2025-01-29"),
-            d("2025-01-30"),
-            d("2025-01-31"),
-            d("2025-02-01"),
-            d("2025-04-04"),
-            d("2025-04-05"),
-        ];
-        assert_eq!(
-            super::spans(&days),
-            ["1月1日", "1月28日–2月1日", "4月4日–5日"]
-        );
-        assert!(super::spans(&[]).is_empty());
-    }
-}
-
 async fn page(
     State(s): State<AppState>,
     u: PageUser,
@@ -224,5 +201,28 @@ async fn load(
 impl AppState {
     fn set_calendar(&self, cal: WorkCalendar) {
         *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn consecutive_days_read_as_spans() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let days = [
+            d("2025-01-01"),
+            d("2025-01-28"),
+            d("2025-01-29"),
+            d("2025-01-30"),
+            d("2025-01-31"),
+            d("2025-02-01"),
+            d("2025-04-04"),
+            d("2025-04-05"),
+        ];
+        assert_eq!(
+            super::spans(&days),
+            ["1月1日", "1月28日–2月1日", "4月4日–5日"]
+        );
+        assert!(super::spans(&[]).is_empty());
     }
 }
