@@ -14,9 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use serde::Deserialize;
-use zhengqi_domain::approval::case::local_day;
 use zhengqi_domain::calendar::{WorkCalendar, merge_notices};
 use zhengqi_store::Actor;
 
@@ -44,6 +43,10 @@ impl AppState {
             Err(e) => tracing::warn!(error = %e, "stored holiday notices are invalid; not applied"),
         }
         Ok(())
+    }
+
+    fn set_calendar(&self, cal: WorkCalendar) {
+        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
     }
 }
 
@@ -192,16 +195,9 @@ async fn load(
     s.store
         .save_holiday_notices(&merged, &Actor::from(&u.p))
         .await?;
+    tracing::info!(covers_to = cal.covers().1, "holiday notices loaded");
     s.set_calendar(cal);
-    let today = local_day(Utc::now());
-    tracing::info!(covers_to = s.calendar().covers().1, %today, "holiday notices loaded");
     Ok(Redirect::to("/admin/calendar?saved=1").into_response())
-}
-
-impl AppState {
-    fn set_calendar(&self, cal: WorkCalendar) {
-        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
-    }
 }
 
 #[cfg(test)]
