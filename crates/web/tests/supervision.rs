@@ -167,20 +167,29 @@ async fn supervisors_list_overdue_parts_and_export_them() {
     let sup = browser(&base, "ducha").await;
     let (st, page) = get(&sup, format!("{base}/supervision/overdue?date=2026-03-02")).await;
     assert_eq!(st, StatusCode::OK);
-    // Per department: 自然资源 2 overdue, 住建 1, most overdue first.
+    // ZQT0001 was suspended on 02-26 (环评批复 overdue, 暂停办理): its
+    // departments' clocks stopped at 80%, so only ZQT0002 is overdue.
+    // Per department: 自然资源 1 overdue and 1 warned, 住建 1 warned.
     let by = &page[page.find("overdue-by-department").unwrap()..page.find("overdue-list").unwrap()];
     let zr = by.find("市自然资源局").unwrap();
     let zj = by.find("市住房城乡建设局").unwrap();
     assert!(zr < zj, "{by}");
     assert!(
-        by.contains("<td>市自然资源局</td><td class=\"num\">2</td><td class=\"num\">0</td>"),
+        by.contains("<td>市自然资源局</td><td class=\"num\">1</td><td class=\"num\">1</td>"),
+        "{by}"
+    );
+    assert!(
+        by.contains("<td>市住房城乡建设局</td><td class=\"num\">0</td><td class=\"num\">1</td>"),
         "{by}"
     );
     let list = &page[page.find("overdue-list").unwrap()..];
-    assert_eq!(list.matches("<tr class=\"overdue\">").count(), 3, "{list}");
+    assert_eq!(list.matches("<tr class=\"overdue\">").count(), 1, "{list}");
+    assert_eq!(list.matches("<tr class=\"warn\">").count(), 2, "{list}");
     assert!(list.contains("ZQT0001") && list.contains("ZQT0002"));
     // Deadline 02-27; Sat 02-28 worked and Mon 03-02: two working days over.
     assert!(list.contains("超期 2 个工作日") && list.contains("2026-02-27"));
+    // The suspended case still has the day it had when it stopped.
+    assert_eq!(list.matches("剩余 1 个工作日").count(), 2, "{list}");
     assert!(list.contains(OWN));
     // On 02-26 the parts were at 80%: warnings, not overdue.
     let (_, page) = get(&sup, format!("{base}/supervision/overdue?date=2026-02-26")).await;
@@ -209,10 +218,16 @@ async fn supervisors_list_overdue_parts_and_export_them() {
     let ids: Vec<&str> = t.rows.iter().map(|r| t.cell(r, col)).collect();
     assert!(ids.contains(&"ZQT0001") && ids.contains(&"ZQT0002"));
     let days = t.column(&["超期/剩余"]);
-    assert!(t.rows.iter().all(|r| t.cell(r, days) == "超期 2 个工作日"));
-    // The overview counts (as of today, all three parts are long overdue).
+    let mut days: Vec<&str> = t.rows.iter().map(|r| t.cell(r, days)).collect();
+    days.sort();
+    assert_eq!(
+        days,
+        ["剩余 1 个工作日", "剩余 1 个工作日", "超期 2 个工作日"]
+    );
+    // The overview counts (as of today, ZQT0002's part is long overdue; the
+    // suspended case's clocks still stand).
     let (_, page) = get(&sup, format!("{base}/overview")).await;
-    assert!(page.contains("id=\"stat-overdue\">3<"), "{page}");
+    assert!(page.contains("id=\"stat-overdue\">1<"), "{page}");
 }
 
 #[tokio::test]
@@ -230,13 +245,14 @@ async fn staff_and_enterprises_are_denied_and_staff_see_only_their_flags() {
             assert!(!body.contains("ZQT000"), "{user} {path} leaks cases");
         }
     }
-    // 住建's queue: its own overdue part highlighted; 自然资源-only ZQT0002 absent.
+    // 住建's queue: its own part flagged (at 80% when the case was
+    // suspended); 自然资源-only ZQT0002 absent.
     let zj = browser(&base, "zhujian").await;
     let (_, page) = get(&zj, format!("{base}/cases")).await;
     assert!(page.contains("ZQT0001"));
     assert!(!page.contains("ZQT0002"));
     assert!(
-        page.contains("<tr class=\"overdue\"><td><a href=\"/cases/ZQT0001\">"),
+        page.contains("<tr class=\"warn\"><td><a href=\"/cases/ZQT0001\">"),
         "{page}"
     );
     // On the case page staff see their own department's warning, not the other's.

@@ -1047,9 +1047,11 @@ fn scheduler_run_once_applies_rules_and_sends_each_reminder_once() {
         "{}",
         o.stdout
     );
-    // Next worked day (Sat 02-28): overdue by one working day.
+    // Next worked day (Sat 02-28) the deadline (02-27) has passed by date,
+    // but the case is suspended: its clock stopped on 02-26, nothing is overdue.
     let o = run_db(&dir, &["scheduler", "run-once", "--date", "2026-02-28"]);
-    assert!(o.stdout.contains("超期1个工作日"), "{}", o.stdout);
+    assert!(o.stdout.contains("发送提醒 0 条"), "{}", o.stdout);
+    assert!(!o.stdout.contains("超期"), "{}", o.stdout);
     // Bad and future dates are refused in Chinese with exit code 2.
     let o = run_db(&dir, &["scheduler", "run-once", "--date", "2026-13-01"]);
     assert_eq!(o.code, 2);

@@ -245,7 +245,8 @@ pub enum Notice {
         from: CaseStatus,
         to: CaseStatus,
     },
-    /// A part's deadline was set (acceptance) or extended (after a correction).
+    /// A part's deadline was set (acceptance) or extended (after a correction
+    /// or a suspension).
     DeadlineSet {
         department: String,
         deadline: NaiveDate,
@@ -372,6 +373,12 @@ pub struct Case {
     pub tolerance: Vec<PendingMaterial>,
     pub status: CaseStatus,
     pub history: Vec<(DateTime<Utc>, String, Event)>,
+    /// The day the case was suspended (a 容缺 material overdue under
+    /// [`OverdueRule::Suspend`]), while it is: the departments' clocks stop
+    /// then, as for a correction, and their deadlines move on by the working
+    /// days it lasted when the material arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_since: Option<NaiveDate>,
 }
 
 /// The case's calendar day: the date in Beijing time (UTC+8).
@@ -514,6 +521,7 @@ impl Case {
             tolerance: materials,
             status: CaseStatus::Submitted,
             history: vec![(now, event.actor(), event.clone())],
+            suspended_since: None,
         })
     }
 
@@ -638,8 +646,16 @@ impl Case {
                     // Unreachable for cases built by apply; refuse rather than guess.
                     return Err(wrong_state(part, "补正"));
                 };
-                // Working days in (request day, correction day] were the applicant's.
-                let paused = cal.workdays_between(since, today)?.max(0);
+                // Working days in (request day, correction day] were the
+                // applicant's; while the case is suspended, only those before
+                // the suspension (its own pause covers the rest).
+                let until = self.suspended_since.map_or(today, |s| s.min(today));
+                let paused = if until > since {
+                    cal.workdays_between(since, until)?.max(0)
+                } else {
+                    0
+                };
+                let part = self.part_mut(department)?;
                 let new_deadline = if paused > 0 {
                     cal.add_workdays(deadline, paused)?
                 } else {
@@ -772,6 +788,11 @@ impl Case {
         }
         self.history.push((now, event.actor(), event.clone()));
         self.status = self.derive_status();
+        if self.status == CaseStatus::Suspended && before != CaseStatus::Suspended {
+            self.suspended_since = Some(today);
+        } else if before == CaseStatus::Suspended && self.status != CaseStatus::Suspended {
+            notices.extend(self.resume(today, cal)?);
+        }
         if self.status != before {
             notices.push(Notice::CaseStatusChanged {
                 from: before,
@@ -779,6 +800,59 @@ impl Case {
             });
         }
         Ok(notices)
+    }
+
+    /// The suspension ends on `today`: each department's running clock
+    /// moves on by the working days it stood still. A part awaiting a
+    /// correction already stops its own clock from the request day, so it
+    /// gains only the suspended days before that request.
+    fn resume(&mut self, today: NaiveDate, cal: &WorkCalendar) -> Result<Vec<Notice>, CaseError> {
+        let mut notices = Vec::new();
+        let Some(since) = self.suspended_since.take() else {
+            return Ok(notices);
+        };
+        if self.status.is_terminal() {
+            return Ok(notices);
+        }
+        for part in &mut self.parts {
+            let until = match (part.state, part.correction_since) {
+                (PartState::Accepted, _) => today,
+                (PartState::CorrectionRequested, Some(cs)) => cs.min(today),
+                _ => continue,
+            };
+            let (Some(deadline), true) = (part.deadline, until > since) else {
+                continue;
+            };
+            let paused = cal.workdays_between(since, until)?.max(0);
+            if paused == 0 {
+                continue;
+            }
+            let new_deadline = cal.add_workdays(deadline, paused)?;
+            part.deadline = Some(new_deadline);
+            part.paused_workdays = part.paused_workdays.saturating_add(paused);
+            notices.push(Notice::DeadlineSet {
+                department: part.department.clone(),
+                deadline: new_deadline,
+                paused_workdays: part.paused_workdays,
+            });
+        }
+        Ok(notices)
+    }
+
+    /// The day a department's clock reads on `today`: today while it runs,
+    /// the day a correction was requested or the case suspended while it is
+    /// stopped. None when the part has no running deadline.
+    pub fn clock_day(&self, part: &Part, today: NaiveDate) -> Option<NaiveDate> {
+        part.deadline?;
+        let mut day = match (part.state, part.correction_since) {
+            (PartState::Accepted, _) => today,
+            (PartState::CorrectionRequested, Some(since)) => today.min(since),
+            _ => return None,
+        };
+        if let Some(s) = self.suspended_since {
+            day = day.min(s);
+        }
+        Some(day)
     }
 
     /// The status implied by the parts and materials. Issued and Withdrawn
@@ -860,19 +934,14 @@ impl Case {
     /// deadline day, negative when overdue). None when the part is not
     /// accepted or decided, the case has ended, or the calendar does not
     /// cover the dates. While a correction is pending the clock is stopped
-    /// at the request day.
+    /// at the request day; while the case is suspended, at the day it was.
     pub fn time_left(&self, department: &str, today: NaiveDate, cal: &WorkCalendar) -> Option<i64> {
         if self.status.is_terminal() {
             return None;
         }
         let part = self.part(department)?;
-        let deadline = part.deadline?;
-        let from = match part.state {
-            PartState::Accepted => today,
-            PartState::CorrectionRequested => today.min(part.correction_since?),
-            _ => return None,
-        };
-        cal.workdays_between(from, deadline).ok()
+        let from = self.clock_day(part, today)?;
+        cal.workdays_between(from, part.deadline?).ok()
     }
 
     /// Parts at ≥ 80% of their promised working days (paused days excluded)
@@ -1414,6 +1483,112 @@ mod tests {
         }
         c.apply(&Event::Issue, at(2025, 10, 14), &cal).unwrap();
         assert!(c.tolerance[0].overdue, "the late supply stays on record");
+    }
+
+    fn replayed(c: &Case, cal: &WorkCalendar) -> Case {
+        let events: Vec<_> = c.history.iter().map(|(t, _, e)| (*t, e.clone())).collect();
+        Case::replay(&events, cal).unwrap()
+    }
+
+    /// A suspension stops every running clock on the day it starts; when
+    /// the material arrives each deadline moves on by the working days it
+    /// lasted, as for a correction (the departments could not approve).
+    #[test]
+    fn suspension_stops_the_clock_and_moves_deadlines_on() {
+        let cal = cal();
+        let mut c = new_case(vec![material("land", 3, OverdueRule::Suspend)]);
+        c.apply(&accept(ZJ), at(2025, 9, 30), &cal).unwrap();
+        c.apply(&accept(ZR), at(2025, 10, 9), &cal).unwrap();
+        c.apply(&accept(SH), at(2025, 10, 9), &cal).unwrap();
+        let overdue = Event::ToleranceOverdue { key: "land".into() };
+        c.apply(&overdue, at(2025, 10, 12), &cal).unwrap();
+        assert_eq!(c.status, CaseStatus::Suspended);
+        assert_eq!(c.suspended_since, Some(d(2025, 10, 12)));
+        let before: Vec<_> = c.parts.iter().map(|p| p.deadline.unwrap()).collect();
+        // Frozen: a month later the departments have as long as on the day.
+        let left = c.time_left(ZJ, d(2025, 10, 12), &cal);
+        assert_eq!(c.time_left(ZJ, d(2025, 11, 12), &cal), left);
+        assert_eq!(
+            c.warnings(d(2025, 11, 12), &cal),
+            c.warnings(d(2025, 10, 12), &cal)
+        );
+        assert!(c.overdue_parts(d(2025, 11, 12), &cal).is_empty());
+        // Supplied on 10-20: (10-12, 10-20] holds 10-13…10-17 and 10-20.
+        let n = c
+            .apply(
+                &Event::SupplyMaterial { key: "land".into() },
+                at(2025, 10, 20),
+                &cal,
+            )
+            .unwrap();
+        assert_eq!(c.status, CaseStatus::InProgress);
+        assert_eq!(c.suspended_since, None);
+        for (p, was) in c.parts.iter().zip(&before) {
+            assert_eq!(p.paused_workdays, 6, "{}", p.department);
+            assert_eq!(p.deadline, Some(cal.add_workdays(*was, 6).unwrap()));
+            assert!(n.contains(&Notice::DeadlineSet {
+                department: p.department.clone(),
+                deadline: p.deadline.unwrap(),
+                paused_workdays: 6
+            }));
+        }
+        assert_eq!(c.time_left(ZJ, d(2025, 10, 20), &cal), left);
+        assert_eq!(replayed(&c, &cal), c);
+    }
+
+    /// A correction that overlaps a suspension pauses the part once.
+    #[test]
+    fn a_correction_during_a_suspension_pauses_once() {
+        let cal = cal();
+        let mut c = new_case(vec![material("land", 3, OverdueRule::Suspend)]);
+        for dep in [ZJ, ZR, SH] {
+            c.apply(&accept(dep), at(2025, 9, 30), &cal).unwrap();
+        }
+        let zr = c.part(ZR).unwrap().deadline.unwrap();
+        let sh = c.part(SH).unwrap().deadline.unwrap();
+        let req = |dep: &str| Event::RequestCorrection {
+            department: dep.into(),
+            reason: "图纸不清晰".into(),
+        };
+        let corrected = |dep: &str| Event::Corrected {
+            department: dep.into(),
+        };
+        // ZR: requested before the suspension, corrected during it.
+        c.apply(&req(ZR), at(2025, 10, 10), &cal).unwrap();
+        c.apply(
+            &Event::ToleranceOverdue { key: "land".into() },
+            at(2025, 10, 12),
+            &cal,
+        )
+        .unwrap();
+        // SH: requested during the suspension, corrected after it.
+        c.apply(&req(SH), at(2025, 10, 14), &cal).unwrap();
+        c.apply(&corrected(ZR), at(2025, 10, 15), &cal).unwrap();
+        c.apply(
+            &Event::SupplyMaterial { key: "land".into() },
+            at(2025, 10, 20),
+            &cal,
+        )
+        .unwrap();
+        c.apply(&corrected(SH), at(2025, 10, 22), &cal).unwrap();
+        // ZR stood still over (10-10, 10-20]; SH over (10-12, 10-22].
+        let zr_paused = cal
+            .workdays_between(d(2025, 10, 10), d(2025, 10, 20))
+            .unwrap();
+        let sh_paused = cal
+            .workdays_between(d(2025, 10, 12), d(2025, 10, 22))
+            .unwrap();
+        assert_eq!(c.part(ZR).unwrap().paused_workdays, zr_paused);
+        assert_eq!(c.part(SH).unwrap().paused_workdays, sh_paused);
+        assert_eq!(
+            c.part(ZR).unwrap().deadline,
+            Some(cal.add_workdays(zr, zr_paused).unwrap())
+        );
+        assert_eq!(
+            c.part(SH).unwrap().deadline,
+            Some(cal.add_workdays(sh, sh_paused).unwrap())
+        );
+        assert_eq!(replayed(&c, &cal), c);
     }
 
     #[test]

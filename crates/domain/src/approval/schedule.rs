@@ -27,7 +27,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::case::{Case, CaseStatus, Event, OverdueRule, PartState, WarningKind};
+use super::case::{Case, CaseStatus, Event, OverdueRule, WarningKind};
 use crate::calendar::WorkCalendar;
 
 /// Working days before a supplement deadline at which the applicant is reminded.
@@ -171,7 +171,7 @@ pub struct PartFlag {
 
 /// Parts of `case` at ≥ 80% of their time or past their deadline on
 /// `today`, plus calendar problems. Same counting as [`Case::warnings`]
-/// (paused correction days excluded), but a day the calendar cannot count
+/// (paused correction and suspension days excluded), but a day the calendar cannot count
 /// still flags a part whose deadline has passed by date.
 pub fn part_flags(
     case: &Case,
@@ -184,14 +184,9 @@ pub fn part_flags(
         return (flags, problems);
     }
     for part in &case.parts {
-        let Some(deadline) = part.deadline else {
+        // Stopped clocks (a correction, a suspension) read their stop day.
+        let (Some(deadline), Some(from)) = (part.deadline, case.clock_day(part, today)) else {
             continue;
-        };
-        let from = match (part.state, part.correction_since) {
-            (PartState::Accepted, _) => today,
-            // The clock stopped on the day the correction was requested.
-            (PartState::CorrectionRequested, Some(since)) => today.min(since),
-            _ => continue,
         };
         let flag = |kind, time_left, used_bp| PartFlag {
             department: part.department.clone(),
