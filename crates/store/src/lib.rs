@@ -231,18 +231,28 @@ impl Store {
 
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM meta WHERE key = $1")
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
+        put_meta(&mut tx, key, value).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Sets a `meta` key inside the caller's transaction.
+pub(crate) async fn put_meta(
+    tx: &mut Transaction<'static, Any>,
+    key: &str,
+    value: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM meta WHERE key = $1")
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Fills `buf` from the OS RNG; false when the RNG is unavailable.

@@ -16,8 +16,8 @@ use axum::routing::get;
 use axum::{Form, Router};
 use chrono::Datelike;
 use serde::Deserialize;
-use zhengqi_domain::calendar::{WorkCalendar, merge_notices};
-use zhengqi_store::Actor;
+use zhengqi_domain::calendar::WorkCalendar;
+use zhengqi_store::{Actor, StoreError};
 
 use crate::AppState;
 use crate::error::PageError;
@@ -33,14 +33,12 @@ impl AppState {
     /// layers and the notices stored in the database (at start; a fixed
     /// calendar set with `with_calendar` is left alone).
     pub async fn reload_calendar(&self) -> Result<(), zhengqi_store::StoreError> {
-        let Some(layers) = self.calendar_layers.clone() else {
-            return Ok(());
-        };
-        let stored = self.store.holiday_notices().await?;
-        match calendar_of(&layers, stored.as_deref()) {
-            Ok(cal) => self.set_calendar(cal),
-            // Validated when saved; a bad row must not stop the server.
-            Err(e) => tracing::warn!(error = %e, "stored holiday notices are invalid; not applied"),
+        if let Some(layers) = self.calendar_layers.clone() {
+            let (cal, problem) = self.store.work_calendar(&layers).await?;
+            if let Some(p) = problem {
+                tracing::warn!(problem = %p, "holiday notices");
+            }
+            self.set_calendar(cal);
         }
         Ok(())
     }
@@ -48,12 +46,6 @@ impl AppState {
     fn set_calendar(&self, cal: WorkCalendar) {
         *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
     }
-}
-
-fn calendar_of(layers: &[String], stored: Option<&str>) -> Result<WorkCalendar, String> {
-    let mut all: Vec<&str> = layers.iter().map(String::as_str).collect();
-    all.extend(stored);
-    WorkCalendar::official_with_all(&all).map_err(|e| e.to_string())
 }
 
 #[derive(Deserialize, Default)]
@@ -178,23 +170,16 @@ async fn load(
     if f.notice.trim().is_empty() {
         return refuse("请粘贴节假日安排（JSON）".into());
     }
-    // The new notice over those stored before; the whole calendar must hold.
-    let stored = s.store.holiday_notices().await?;
-    let merged = match stored.as_deref() {
-        Some(old) => merge_notices(old, &f.notice),
-        None => merge_notices("{}", &f.notice),
+    // Over the notices stored before; the whole calendar must hold.
+    let cal = match s
+        .store
+        .load_holiday_notice(&f.notice, &layers, &Actor::from(&u.p))
+        .await
+    {
+        Ok(cal) => cal,
+        Err(StoreError::Invalid(msg)) => return refuse(msg),
+        Err(e) => return Err(e.into()),
     };
-    let merged = match merged {
-        Ok(m) => m,
-        Err(e) => return refuse(format!("格式有误：{e}")),
-    };
-    let cal = match calendar_of(&layers, Some(&merged)) {
-        Ok(c) => c,
-        Err(e) => return refuse(e),
-    };
-    s.store
-        .save_holiday_notices(&merged, &Actor::from(&u.p))
-        .await?;
     tracing::info!(covers_to = cal.covers().1, "holiday notices loaded");
     s.set_calendar(cal);
     Ok(Redirect::to("/admin/calendar?saved=1").into_response())

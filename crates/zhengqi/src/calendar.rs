@@ -52,24 +52,16 @@ pub fn layers() -> anyhow::Result<Vec<String>> {
 
 /// The calendar of the processes that have the database (server,
 /// scheduler): the shipped notices, then `layers`, then the notices
-/// administrators loaded (`/admin/calendar`). Stored notices that do not
-/// make a valid calendar are reported and left out.
+/// administrators loaded (`/admin/calendar`; `Store::work_calendar`).
 pub async fn with_stored(store: &Store, layers: &[String]) -> anyhow::Result<WorkCalendar> {
-    let base: Vec<&str> = layers.iter().map(String::as_str).collect();
-    let base_calendar =
-        || WorkCalendar::official_with_all(&base).map_err(|e| fail(2, e.to_string()));
-    let Some(stored) = store.holiday_notices().await? else {
-        return base_calendar();
-    };
-    let mut all = base.clone();
-    all.push(&stored);
-    match WorkCalendar::official_with_all(&all) {
-        Ok(cal) => Ok(cal),
-        Err(e) => {
-            tracing::warn!(error = %e, "stored holiday notices are invalid; not applied");
-            base_calendar()
-        }
+    let (cal, problem) = store
+        .work_calendar(layers)
+        .await
+        .map_err(|e| fail(2, e.to_string()))?;
+    if let Some(p) = problem {
+        tracing::warn!(problem = %p, "holiday notices");
     }
+    Ok(cal)
 }
 
 fn date(s: &str) -> anyhow::Result<NaiveDate> {

@@ -37,16 +37,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The shipped holiday notices, any the operator added (ZHENGQI_HOLIDAYS)
     // and those administrators loaded (/admin/calendar).
     let layers = crate::calendar::layers()?;
-    let calendar = crate::calendar::with_stored(&store, &layers).await?;
-    let today = zhengqi_domain::approval::case::local_day(chrono::Utc::now());
-    if let Some(year) = calendar.uncovered_year_ahead(today) {
-        // Also shown on every page government users open.
-        eprintln!(
-            "警告：工作日日历只载入到 {} 年，期限落入 {year} 年的办件将无法受理。请管理员在“工作日日历”页（/admin/calendar）或用 {} 载入 {year} 年的节假日安排。",
-            year - 1,
-            crate::calendar::HOLIDAYS_ENV
-        );
-    }
     let scheduler = crate::scheduler::spawn(store.clone(), rd.clone(), layers.clone());
     let state = AppState::new(
         store.clone(),
@@ -59,6 +49,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .with_calendar_layers(layers)
     .map_err(|e| anyhow::anyhow!("节假日安排无效：{e}"))?;
     state.reload_calendar().await?;
+    let today = zhengqi_domain::approval::case::local_day(chrono::Utc::now());
+    if let Some(year) = state.calendar().uncovered_year_ahead(today) {
+        // Also shown on every page government users open.
+        eprintln!(
+            "警告：工作日日历只载入到 {} 年，期限落入 {year} 年的办件将无法受理。请管理员在“工作日日历”页（/admin/calendar）或用 {} 载入 {year} 年的节假日安排。",
+            year - 1,
+            crate::calendar::HOLIDAYS_ENV
+        );
+    }
     // Seeds the catalogue on the first start; later starts read the edits.
     state
         .ensure_catalogue()
