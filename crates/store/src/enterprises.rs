@@ -1,6 +1,6 @@
 //! The enterprise registry and its indicator history.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -297,11 +297,13 @@ impl Store {
     ) -> Result<Vec<IndicatorOutcome>> {
         let mut tx = self.begin().await?;
         let at = ts(arrived_at);
+        // As stored (microseconds), for the figures in force.
+        let arrived = parse_ts(&at)?;
         let mut latest: HashMap<(String, String, i64, String), i64> = HashMap::new();
         let mut known: HashMap<String, bool> = HashMap::new();
         // Each touched enterprise's stored history, for its figures in force.
         let mut history: HashMap<String, Vec<Indicator>> = HashMap::new();
-        let mut changed: Vec<String> = Vec::new();
+        let mut changed: BTreeSet<String> = BTreeSet::new();
         let mut out = Vec::with_capacity(items.len());
         for n in items {
             let uscc = n.uscc.as_str().to_owned();
@@ -364,17 +366,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let before = latest.insert(key, n.value);
-            let h = history.entry(uscc.clone()).or_default();
-            h.push(Indicator {
+            history.entry(uscc.clone()).or_default().push(Indicator {
                 kind: n.kind,
                 year: n.year,
                 value: n.value,
                 source: n.source.clone(),
-                arrived_at: parse_ts(&at)?,
+                arrived_at: arrived,
             });
-            if !changed.contains(&uscc) {
-                changed.push(uscc.clone());
-            }
+            changed.insert(uscc.clone());
             audit::record(
                 &mut tx,
                 actor,
