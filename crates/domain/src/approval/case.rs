@@ -88,7 +88,7 @@ pub struct Part {
     pub state: PartState,
     pub accepted_on: Option<NaiveDate>,
     /// The promised_days-th working day after acceptance, pushed back by
-    /// every finished correction pause.
+    /// every finished pause (a correction, a suspension).
     pub deadline: Option<NaiveDate>,
     /// Working days spent waiting for the applicant (finished pauses only).
     pub paused_workdays: i64,
@@ -97,6 +97,26 @@ pub struct Part {
     pub decided_on: Option<NaiveDate>,
     /// The approval opinion or the rejection / correction reason, last given.
     pub remark: Option<String>,
+}
+
+impl Part {
+    /// Pushes the deadline back by `paused` working days the applicant
+    /// spent (a correction, a suspension); the notice says where it lands.
+    fn extend(&mut self, paused: i64, cal: &WorkCalendar) -> Result<Notice, CaseError> {
+        let deadline = self.deadline.ok_or_else(|| wrong_state(self, "延长时限"))?;
+        let deadline = if paused > 0 {
+            cal.add_workdays(deadline, paused)?
+        } else {
+            deadline
+        };
+        self.deadline = Some(deadline);
+        self.paused_workdays = self.paused_workdays.saturating_add(paused.max(0));
+        Ok(Notice::DeadlineSet {
+            department: self.department.clone(),
+            deadline,
+            paused_workdays: self.paused_workdays,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -642,7 +662,7 @@ impl Case {
             Event::Corrected { department } => {
                 let part = self.part_mut(department)?;
                 expect_state(part, &[PartState::CorrectionRequested], "补正")?;
-                let (Some(since), Some(deadline)) = (part.correction_since, part.deadline) else {
+                let Some(since) = part.correction_since else {
                     // Unreachable for cases built by apply; refuse rather than guess.
                     return Err(wrong_state(part, "补正"));
                 };
@@ -656,21 +676,11 @@ impl Case {
                     0
                 };
                 let part = self.part_mut(department)?;
-                let new_deadline = if paused > 0 {
-                    cal.add_workdays(deadline, paused)?
-                } else {
-                    deadline
-                };
+                let set = part.extend(paused, cal)?;
                 part.state = PartState::Accepted;
                 part.correction_since = None;
-                part.deadline = Some(new_deadline);
-                part.paused_workdays = part.paused_workdays.saturating_add(paused);
                 notices.push(changed(part, PartState::CorrectionRequested));
-                notices.push(Notice::DeadlineSet {
-                    department: department.clone(),
-                    deadline: new_deadline,
-                    paused_workdays: part.paused_workdays,
-                });
+                notices.push(set);
             }
             Event::Approve {
                 department,
@@ -820,21 +830,13 @@ impl Case {
                 (PartState::CorrectionRequested, Some(cs)) => cs.min(today),
                 _ => continue,
             };
-            let (Some(deadline), true) = (part.deadline, until > since) else {
-                continue;
-            };
-            let paused = cal.workdays_between(since, until)?.max(0);
-            if paused == 0 {
+            if part.deadline.is_none() || until <= since {
                 continue;
             }
-            let new_deadline = cal.add_workdays(deadline, paused)?;
-            part.deadline = Some(new_deadline);
-            part.paused_workdays = part.paused_workdays.saturating_add(paused);
-            notices.push(Notice::DeadlineSet {
-                department: part.department.clone(),
-                deadline: new_deadline,
-                paused_workdays: part.paused_workdays,
-            });
+            let paused = cal.workdays_between(since, until)?.max(0);
+            if paused > 0 {
+                notices.push(part.extend(paused, cal)?);
+            }
         }
         Ok(notices)
     }
