@@ -131,7 +131,7 @@ pub(crate) async fn generate(s: &AppState, p: &Principal, policy_id: i64) -> Res
         ));
     }
     // Money is decided on current data, never on the engine's resident copy.
-    let pop = crate::rules::fresh_population(s).await?;
+    let pop = s.fresh_population().await?;
     let full = policy_rule(
         tag_conditions_of(&pol.sizes, &pol.areas, pol.valid_until),
         &rule.rule,

@@ -127,29 +127,37 @@ impl AppState {
         self.engine
             .population
             .get_or_try_init(|| async {
-                let subjects = self.store.load_subjects().await?;
-                let rd = self.reference.clone();
-                let t = std::time::Instant::now();
-                let pop = tokio::task::spawn_blocking(move || {
-                    Population::build(
-                        subjects,
-                        &Context {
-                            today: views::today(),
-                            reference: &rd,
-                        },
-                    )
-                })
-                .await
-                .map_err(|_| internal("企业数据载入失败"))?;
-                tracing::info!(
-                    enterprises = pop.len(),
-                    ms = t.elapsed().as_millis() as u64,
-                    "eligibility population built"
-                );
+                let pop = self.fresh_population().await?;
                 Ok::<_, ApiError>(Arc::new(SyncRwLock::new(pop)))
             })
             .await
             .cloned()
+    }
+
+    /// The whole base freshly loaded from the database into columns. The
+    /// engine keeps one such copy (`population`); generating an award list
+    /// builds its own, transient one (money on current data).
+    pub(crate) async fn fresh_population(&self) -> Result<Population, ApiError> {
+        let subjects = self.store.load_subjects().await?;
+        let rd = self.reference.clone();
+        let t = std::time::Instant::now();
+        let pop = tokio::task::spawn_blocking(move || {
+            Population::build(
+                subjects,
+                &Context {
+                    today: views::today(),
+                    reference: &rd,
+                },
+            )
+        })
+        .await
+        .map_err(|_| internal("企业数据载入失败"))?;
+        tracing::info!(
+            enterprises = pop.len(),
+            ms = t.elapsed().as_millis() as u64,
+            "eligibility population built"
+        );
+        Ok(pop)
     }
 
     /// Every eligible (enterprise, amount) of each policy in `set`, by the

@@ -55,35 +55,6 @@ async fn script() -> Response {
 }
 
 // ---------------------------------------------------------------------------
-// The enterprise base as the engine sees it.
-
-/// The whole base freshly loaded from the database into columns, for the
-/// one use that must not rely on the engine's copy: money (award list
-/// generation). Transient: dropped when the list is made. The sandbox and
-/// the preview use the engine's resident population (`AppState::population`),
-/// so a large base is held in memory once.
-pub(crate) async fn fresh_population(s: &AppState) -> Result<Population, ApiError> {
-    let subjects = s.store.load_subjects().await?;
-    let rd = s.reference.clone();
-    tokio::task::spawn_blocking(move || {
-        let ctx = Context {
-            today: views::today(),
-            reference: &rd,
-        };
-        Population::build(subjects, &ctx)
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "building the population failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "企业数据加载失败",
-        )
-    })
-}
-
-// ---------------------------------------------------------------------------
 // Shared helpers.
 
 /// A rule error as the API and the pages show it.
