@@ -4,6 +4,8 @@
 //! nothing; the workbook exports and imports back; enterprises and staff of
 //! other departments are refused. SQLite, or PostgreSQL with `DATABASE_URL`.
 
+mod common;
+
 use reqwest::StatusCode;
 use zhengqi_domain::approval::catalogue::{Catalogue, ServiceItem, Share, tolerance_report};
 use zhengqi_domain::approval::catalogue_edit::{ItemDraft, parse_bool};
@@ -113,31 +115,7 @@ async fn app() -> App {
 }
 
 async fn login(base: &str, user: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf");
-    let r = c
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", user),
-            ("password", "zhengqi2026"),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "login {user}: {}", r.status());
-    c
+    common::browser(base, user).await
 }
 
 fn hidden(page: &str, name: &str) -> String {

@@ -1,5 +1,7 @@
 //! Policy library over HTTP: search, filters, highlighted articles, tasks.
 
+mod common;
+
 use reqwest::StatusCode;
 use serde_json::Value;
 use zhengqi_domain::auth::{Role, Username};
@@ -146,29 +148,7 @@ async fn public_search_filters_and_detail() {
 #[tokio::test]
 async fn tasks_belong_to_lead_departments() {
     let (base, _) = app().await;
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let i = login.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = login[i..].split('"').next().unwrap().to_owned();
-    c.post(format!("{base}/login"))
-        .form(&[
-            ("username", "czj"),
-            ("password", "zhengqi2026"),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let c = common::browser(&base, "czj").await;
     let body = c
         .get(format!("{base}/tasks"))
         .send()
