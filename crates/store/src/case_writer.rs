@@ -21,6 +21,7 @@
 //!   a cached case is decided again on the stored case before it is given.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -1054,8 +1055,8 @@ fn values_list(backend: Backend, row: &str, n: usize) -> String {
                 for ch in row.chars() {
                     if ch == '?' {
                         k += 1;
-                        s.push('$');
-                        s.push_str(&k.to_string());
+                        // Writing to a String cannot fail.
+                        let _ = write!(s, "${k}");
                     } else {
                         s.push(ch);
                     }
